@@ -1,0 +1,3 @@
+from memo_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The `memo-desktop` command: the GUI by default, subcommands for everything else (none of them needs a display).
+
+Each command group lives in its own module with a `register(subparsers)` function; `main()` wires them up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from memo_desktop import __version__
+from memo_desktop.cli import common
+from memo_desktop.core.errors import MemoError
+
+# Command groups; each module exposes register(subparsers). Order is the order of `--help`.
+COMMAND_MODULES = (
+    "memo_desktop.cli.queue_commands",
+    "memo_desktop.cli.services_commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="memo-desktop", description="Desktop voice-memo recorder.")
+    parser.add_argument("--version", action="version", version=f"memo-desktop {__version__}")
+    common.add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            return common.run_gui(args)
+        return int(handler(args) or 0)
+    except MemoError as exc:
+        print(f"memo-desktop: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

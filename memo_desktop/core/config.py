@@ -1,0 +1,262 @@
+"""One frozen settings object: defaults < config file < MEMO_* environment variables < command-line flags.
+
+The config file is TOML with flat keys (the field names below). `--data-dir` / `MEMO_DATA_DIR` relocates every piece
+of state, the config file included (`<data dir>/config.toml`); without it the file lives in the user config dir.
+Secrets (the S3 secret key) are not kept here: see `core.secrets`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+from memo_desktop.core.errors import ConfigError
+
+APP_NAME = "memo-desktop"
+ENV_PREFIX = "MEMO_"
+CONFIG_FILENAME = "config.toml"
+
+
+def _default_device() -> str:
+    """A stable name for this machine; upload jobs are routed to the machine that holds the file."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname()).strip("-").lower() or "localhost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where everything lives
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    device: str = field(default_factory=_default_device)
+    # Redis: empty means "run our own embedded redis-server"
+    redis_url: str = ""
+    # object store: empty endpoint means "run our own embedded S3 server"
+    s3_endpoint: str = ""
+    s3_bucket: str = "memos"
+    s3_access_key: str = ""
+    s3_region: str = ""
+    s3_secure: bool = False
+    s3_timeout: float = 30.0
+    presign_expiry: int = 7 * 24 * 3600
+    # queue contract (origin design: 3 attempts, backoff 2 s exponential, keep 100 / 500, concurrency 5, 10 jobs/s)
+    attempts: int = 3
+    backoff: float = 2.0
+    keep_completed: int = 100
+    keep_failed: int = 500
+    concurrency: int = 5
+    rate_limit: float = 10.0
+    job_timeout: int = 3600
+    workers_in_app: bool = True
+    job_modules: tuple[str, ...] = ()
+    # recording
+    input_device: str = ""
+    sample_rate: int = 48000
+    channels: int = 1
+    max_record_seconds: float = 4 * 3600.0
+    auto_upload: bool = True
+    auto_compress: bool = False
+    compress_format: str = "flac"
+    opus_bitrate: int = 32000
+    keep_original: bool = True
+    # processing
+    auto_analyze: bool = True
+    auto_transcribe: bool = False
+    transcribe_model: str = ""
+    transcribe_language: str = "en"
+    transcribe_beam_size: int = 5
+    transcribe_threads: int = 0
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- derived paths: one place decides where things live --------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / CONFIG_FILENAME
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def library_db(self) -> Path:
+        return self.data_dir / "library.sqlite3"
+
+    @property
+    def services_dir(self) -> Path:
+        return self.data_dir / "services"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_file_dict(self) -> dict[str, Any]:
+        """The values that differ from the defaults, as they go into the config file."""
+        defaults = Settings(data_dir=self.data_dir, device=self.device)
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in ("data_dir",):
+                continue
+            value = getattr(self, f.name)
+            if value != getattr(defaults, f.name):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+_POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "sample_rate", "channels", "job_timeout"}
+_NON_NEGATIVE = {"backoff", "rate_limit", "s3_timeout", "presign_expiry", "max_record_seconds", "opus_bitrate",
+                 "transcribe_threads"}
+_CHOICES = {"compress_format": ("flac", "opus")}
+_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _validate(s: Settings) -> None:
+    for name in _POSITIVE:
+        if getattr(s, name) < 1:
+            raise ConfigError(f"setting '{name}' must be at least 1, got {getattr(s, name)!r}")
+    for name in _NON_NEGATIVE:
+        if getattr(s, name) < 0:
+            raise ConfigError(f"setting '{name}' must not be negative, got {getattr(s, name)!r}")
+    for name, choices in _CHOICES.items():
+        if getattr(s, name) not in choices:
+            raise ConfigError(f"setting '{name}' must be one of {', '.join(choices)}, got {getattr(s, name)!r}")
+    if s.redis_url and not s.redis_url.startswith(_URL_SCHEMES):
+        raise ConfigError(f"setting 'redis_url' must start with redis://, rediss:// or unix://, got {s.redis_url!r}")
+    if s.s3_endpoint and not re.match(r"^(https?://)?[A-Za-z0-9.\-\[\]:]+(:\d+)?/?$", s.s3_endpoint):
+        raise ConfigError(f"setting 's3_endpoint' must be host:port or http(s)://host:port, got {s.s3_endpoint!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", s.device):
+        raise ConfigError(f"setting 'device' may hold only letters, digits, '.', '_' and '-', got {s.device!r}")
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    """Turn a raw value (TOML value or environment string) into the field's type, or explain what is wrong."""
+    f = _FIELDS.get(name)
+    if f is None:
+        known = ", ".join(sorted(_FIELDS))
+        raise ConfigError(f"unknown setting '{name}' in {source} (known settings: {known})")
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(str(raw).strip())
+        if kind == "float":
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(str(raw).strip())
+        if kind == "Path":
+            return Path(str(raw)).expanduser()
+        if kind.startswith("tuple"):
+            items = raw if isinstance(raw, list) else [p for p in str(raw).split(",")]
+            return tuple(str(p).strip() for p in items if str(p).strip())
+        if not isinstance(raw, (str, int, float)):
+            raise ValueError
+        return str(raw)
+    except ValueError:
+        raise ConfigError(f"setting '{name}' in {source} expects a {kind}, got {raw!r}") from None
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def user_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return {key: _coerce(key, value, str(path)) for key, value in data.items()}
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in _IGNORED_ENV:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name in _SECRET_ENV_NAMES:
+            continue
+        out[name] = _coerce(name, value, f"environment variable {key}")
+    return out
+
+
+# MEMO_* variables that are not settings fields: secrets and the config-file override.
+_SECRET_ENV_NAMES = {"s3_secret_key"}
+_IGNORED_ENV = {"MEMO_CONFIG", "MEMO_S3_SECRET_KEY"}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings: defaults < config file < MEMO_* env vars < `overrides` (the command-line flags)."""
+    environ = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    env_values = read_environment(environ)
+    cli_values = {k: _coerce(k, v, "the command line") for k, v in overrides.items()}
+
+    data_dir = cli_values.get("data_dir") or env_values.get("data_dir")
+    if config_file is None:
+        if environ.get("MEMO_CONFIG"):
+            config_file = Path(environ["MEMO_CONFIG"]).expanduser()
+        elif data_dir is not None:
+            config_file = Path(data_dir) / CONFIG_FILENAME
+        else:
+            config_file = user_config_file()
+    file_values = read_config_file(config_file)
+    merged = {**file_values, **env_values, **cli_values}
+    if data_dir is not None:
+        merged["data_dir"] = data_dir
+    return Settings(**merged)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the non-default settings as flat TOML, atomically (a crash never leaves half a config file)."""
+    path = path or (settings.config_file if settings.data_dir != default_data_dir() else user_config_file())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key} = {_toml_value(value)}" for key, value in sorted(settings.to_file_dict().items())]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("# memo-desktop settings (written by the app; edit freely)\n" + "\n".join(lines) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,106 @@
+"""The one exception tree of memo-desktop. Errors of the libraries underneath are translated at the boundary.
+
+    MemoError                      base; `str(e)` is a message a user understands
+    ├── ConfigError                a setting is unknown or has a bad value (names the key)
+    ├── ServiceError               an embedded service (redis-server, weed) could not start or answer
+    ├── QueueError                 Redis/RQ problems
+    │   ├── RedisUnavailable       Redis cannot be reached
+    │   ├── PayloadError           a job payload failed validation at enqueue
+    │   └── JobNotFound            no job with that id
+    ├── StorageError               object store problems
+    │   ├── StorageUnavailable     endpoint unreachable
+    │   ├── StorageAuthError       bad credentials or no permission
+    │   └── ObjectNotFound         object or bucket missing
+    ├── LibraryError               the memo library (SQLite index, audio files)
+    │   ├── MemoNotFound
+    │   └── BadAudioFile           missing, empty, unreadable or not audio
+    ├── RecorderError              capture problems (no device, device lost, disk full)
+    │   └── NoInputDevice
+    ├── ProcessingError            analyze / compress / transcribe
+    │   └── TranscriptionUnavailable   the [transcribe] extra or its model is missing
+    └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
+
+`PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
+"""
+
+from __future__ import annotations
+
+
+class MemoError(Exception):
+    """Base of every error memo-desktop raises on purpose."""
+
+
+class ConfigError(MemoError):
+    pass
+
+
+class ServiceError(MemoError):
+    pass
+
+
+class QueueError(MemoError):
+    pass
+
+
+class RedisUnavailable(QueueError):
+    pass
+
+
+class PayloadError(QueueError):
+    pass
+
+
+class JobNotFound(QueueError):
+    pass
+
+
+class StorageError(MemoError):
+    pass
+
+
+class StorageUnavailable(StorageError):
+    pass
+
+
+class StorageAuthError(StorageError):
+    pass
+
+
+class ObjectNotFound(StorageError):
+    pass
+
+
+class LibraryError(MemoError):
+    pass
+
+
+class MemoNotFound(LibraryError):
+    pass
+
+
+class BadAudioFile(LibraryError):
+    pass
+
+
+class RecorderError(MemoError):
+    pass
+
+
+class NoInputDevice(RecorderError):
+    pass
+
+
+class PermanentJobError(MemoError):
+    """A job failure that another attempt cannot fix; the worker skips the remaining attempts."""
+
+
+class UnregisteredJobError(PermanentJobError):
+    pass
+
+
+class ProcessingError(MemoError):
+    pass
+
+
+class TranscriptionUnavailable(ProcessingError, PermanentJobError):
+    pass
