@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import Iterable
 
 import redis
 
 from memo_desktop.core.config import Settings
+from memo_desktop.core.jobs import runtime
+from memo_desktop.core.jobs.client import JobQueue
+from memo_desktop.core.jobs.contract import QueueKind, queue_name
+from memo_desktop.core.jobs.registry import load_job_modules
 from memo_desktop.core.services import RedisServer
+from memo_desktop.core.workers.pool import WorkerPool
 
 
 class AppContext:
@@ -44,6 +50,23 @@ class AppContext:
                                       health_check_interval=30)
         self._closers.append(client.close)
         return client
+
+    # -- queues -------------------------------------------------------------------------------------------------------
+    @cached_property
+    def jobs(self) -> JobQueue:
+        return JobQueue(self.redis, self.settings)
+
+    def queue_names(self, kinds: Iterable[QueueKind] = tuple(QueueKind)) -> list[str]:
+        """The RQ queues this machine's workers serve (uploads only from this device's queue)."""
+        return [queue_name(kind, self.settings.device) for kind in kinds]
+
+    def start_workers(self, kinds: Iterable[QueueKind] = tuple(QueueKind), *, concurrency: int | None = None,
+                      name: str | None = None, burst: bool = False) -> WorkerPool:
+        """Start a worker pool in this process; its jobs run against this context."""
+        load_job_modules(self.settings.job_modules)
+        runtime.set_context(self)
+        return WorkerPool(self.redis, self.settings, self.queue_names(kinds), concurrency=concurrency, name=name,
+                          burst=burst).start()
 
     def close(self) -> None:
         while self._closers:

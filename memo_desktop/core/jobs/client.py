@@ -1,0 +1,246 @@
+"""The queue client: enqueue validated jobs, read their status, and manage queues (retry, remove, pause).
+
+Used by the CLI, the GUI (from worker threads, never the GUI thread) and the pipeline. Connection problems surface
+as `RedisUnavailable` with a message a user understands.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, TypeVar
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import JobStatus
+from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.serializers import JSONSerializer
+
+from memo_desktop.core.config import Settings
+from memo_desktop.core.errors import JobNotFound, RedisUnavailable
+from memo_desktop.core.jobs import events
+from memo_desktop.core.jobs.contract import (JobOptions, QueueKind, job_id_for, kind_of_queue, queue_name,
+                                             validate_payload)
+from memo_desktop.core.jobs.progress import PROGRESS_KEY
+from memo_desktop.core.jobs.registry import RegisteredJob
+from memo_desktop.core.jobs.states import JobState, state_from_rq
+
+PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+# The function each queue runs (registered by memo_desktop.core.jobs.tasks).
+TASKS = {
+    QueueKind.UPLOAD: "memo_desktop.core.jobs.tasks.upload_file",
+    QueueKind.PROCESS: "memo_desktop.core.jobs.tasks.process_file",
+    QueueKind.DELETE: "memo_desktop.core.jobs.tasks.delete_file",
+}
+
+T = TypeVar("T")
+
+
+def translate_redis_errors(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn redis-py connection errors into RedisUnavailable, once, at the boundary."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise RedisUnavailable(f"Redis is not reachable ({exc}); the work stays queued locally") from None
+        except redis.AuthenticationError:
+            raise RedisUnavailable("Redis refused the password (check MEMO_REDIS_URL)") from None
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class JobStatusInfo:
+    """A job's status in the origin design's shape, plus what a user needs to act on it."""
+
+    job_id: str
+    queue: str
+    state: JobState
+    progress: int
+    result: Any
+    attempts_made: int
+    attempts: int
+    error: str
+    func: str
+    worker: str
+    enqueued_at: float | None
+    ended_at: float | None
+    payload: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """`{jobId, state, progress, result}` first, as the contract says; the rest is extra detail."""
+        return {"jobId": self.job_id, "state": self.state.value, "progress": self.progress, "result": self.result,
+                "queue": self.queue, "attemptsMade": self.attempts_made, "attempts": self.attempts,
+                "failedReason": self.error, "worker": self.worker, "enqueuedAt": self.enqueued_at,
+                "finishedAt": self.ended_at, "data": dict(self.payload)}
+
+
+def _timestamp(value: Any) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def job_status(job: RegisteredJob) -> JobStatusInfo:
+    state = state_from_rq(job.get_status(refresh=False))
+    result = job.return_value() if state is JobState.COMPLETED else None
+    error = ""
+    if state is JobState.FAILED:
+        latest = job.latest_result()
+        error = last_line(latest.exc_string) if latest is not None and latest.exc_string else "failed"
+    max_retries = (job.retries_left or 0) + (job.number_of_retries or 0)
+    payload = job.kwargs.get("payload", {}) if isinstance(job.kwargs, dict) else {}
+    return JobStatusInfo(
+        job_id=job.id, queue=job.origin, state=state,
+        progress=100 if state is JobState.COMPLETED else int(job.meta.get(PROGRESS_KEY, 0)),
+        result=result, attempts_made=int(job.meta.get("attempts", 0)), attempts=max_retries + 1, error=error,
+        func=job.func_name or "", worker=job.worker_name or "", enqueued_at=_timestamp(job.enqueued_at),
+        ended_at=_timestamp(job.ended_at), payload=payload if isinstance(payload, dict) else {},
+    )
+
+
+def last_line(text: str) -> str:
+    """The useful part of a traceback: its last non-empty line (`ErrorType: message`)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    line = lines[-1].strip() if lines else text
+    return re.sub(r"^(?:\w+\.)+(\w+: )", r"\1", line)  # "pkg.mod.SomeError: msg" -> "SomeError: msg"
+
+
+class JobQueue:
+    """Enqueue and manage the app's jobs on one Redis connection."""
+
+    def __init__(self, connection: redis.Redis, settings: Settings) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.options = JobOptions.from_settings(settings)
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.connection, serializer=JSONSerializer, job_class=RegisteredJob)
+
+    def queue_for(self, kind: QueueKind, device: str | None = None) -> Queue:
+        return self.queue(queue_name(kind, device or self.settings.device))
+
+    # -- enqueue ----------------------------------------------------------------------------------------------------
+    @translate_redis_errors
+    def enqueue(self, kind: QueueKind, payload: Mapping[str, Any]) -> str:
+        """Validate and enqueue; returns the job id. A live job with the same id is reused, never duplicated."""
+        data = validate_payload(kind, payload)
+        device = data["device"] if kind is QueueKind.UPLOAD else None
+        return self.enqueue_function(queue_name(kind, device or self.settings.device), TASKS[kind], data,
+                                     job_id=job_id_for(kind, data))
+
+    @translate_redis_errors
+    def enqueue_function(self, queue: str, func: str, payload: Mapping[str, Any], job_id: str | None = None,
+                         description: str | None = None) -> str:
+        """Enqueue a registered job function by name (the payload is its only argument)."""
+        if job_id is not None:
+            existing = self._fetch(job_id)
+            if existing is not None:
+                if existing.get_status(refresh=False) in LIVE_STATUSES:
+                    return job_id
+                existing.delete()  # a finished or failed run of the same work: start a fresh one
+        rq_queue = self.queue(queue)
+        job = rq_queue.enqueue_call(
+            func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=self.options.timeout,
+            result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl, retry=self.options.retry(),
+            meta={PROGRESS_KEY: 0, "attempts": 0}, description=description or f"{queue} {job_id or ''}".strip(),
+        )
+        events.publish(self.connection, job.id, queue, JobState.WAITING)
+        return job.id
+
+    # -- read -------------------------------------------------------------------------------------------------------
+    def _fetch(self, job_id: str) -> RegisteredJob | None:
+        try:
+            return RegisteredJob.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
+
+    def fetch(self, job_id: str) -> RegisteredJob:
+        job = self._fetch(job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id '{job_id}' (it may have been removed by retention)")
+        return job
+
+    @translate_redis_errors
+    def status(self, job_id: str) -> JobStatusInfo:
+        return job_status(self.fetch(job_id))
+
+    @translate_redis_errors
+    def statuses(self, job_ids: Iterable[str]) -> list[JobStatusInfo]:
+        jobs = RegisteredJob.fetch_many(list(job_ids), connection=self.connection, serializer=JSONSerializer)
+        return [job_status(job) for job in jobs if job is not None]
+
+    # -- actions ----------------------------------------------------------------------------------------------------
+    @translate_redis_errors
+    def retry(self, job_id: str) -> None:
+        """Run a failed job again with a fresh set of attempts."""
+        job = self.fetch(job_id)
+        if job.get_status(refresh=False) not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            return
+        job.retries_left = self.options.attempts - 1
+        job.number_of_retries = 0
+        job.meta.update({PROGRESS_KEY: 0, "attempts": 0})
+        job.save()
+        registry = FailedJobRegistry(job.origin, connection=self.connection, serializer=JSONSerializer,
+                                     job_class=RegisteredJob)
+        registry.requeue(job)
+        events.publish(self.connection, job.id, job.origin, JobState.WAITING)
+
+    @translate_redis_errors
+    def retry_all_failed(self, queue: str) -> int:
+        registry = FailedJobRegistry(queue, connection=self.connection, serializer=JSONSerializer,
+                                     job_class=RegisteredJob)
+        job_ids = registry.get_job_ids(cleanup=False)
+        for job_id in job_ids:
+            self.retry(job_id)
+        return len(job_ids)
+
+    @translate_redis_errors
+    def remove(self, job_id: str) -> None:
+        """Remove a job that is not running (a running job finishes first; removing it is refused)."""
+        job = self.fetch(job_id)
+        if job.get_status(refresh=False) == JobStatus.STARTED:
+            raise JobNotFound(f"job '{job_id}' is running; wait for it to finish before removing it")
+        job.delete()
+        events.publish(self.connection, job_id, job.origin, JobState.CANCELED)
+
+    @translate_redis_errors
+    def clear_completed(self, queue: str) -> int:
+        registry = FinishedJobRegistry(queue, connection=self.connection, serializer=JSONSerializer,
+                                       job_class=RegisteredJob)
+        job_ids = registry.get_job_ids(cleanup=False)
+        with self.connection.pipeline() as pipe:
+            for job_id in job_ids:
+                registry.remove(job_id, pipeline=pipe, delete_job=True)
+            pipe.execute()
+        return len(job_ids)
+
+    @translate_redis_errors
+    def pause(self, queue: str) -> None:
+        self.connection.sadd(PAUSED_QUEUES_KEY, queue)
+
+    @translate_redis_errors
+    def resume(self, queue: str) -> None:
+        self.connection.srem(PAUSED_QUEUES_KEY, queue)
+
+    @translate_redis_errors
+    def paused_queues(self) -> set[str]:
+        return {name.decode() for name in self.connection.smembers(PAUSED_QUEUES_KEY)}
+
+    @translate_redis_errors
+    def queue_names(self, kind: QueueKind) -> list[str]:
+        """Every RQ queue of this kind on the Redis (upload queues exist per device)."""
+        names = {q.name for q in Queue.all(connection=self.connection, serializer=JSONSerializer)}
+        names.add(queue_name(kind, self.settings.device))
+        return sorted(n for n in names if kind_of_queue_safe(n) is kind)
+
+
+def kind_of_queue_safe(name: str) -> QueueKind | None:
+    try:
+        return kind_of_queue(name)
+    except Exception:  # noqa: BLE001 - foreign queues on a shared Redis are simply not ours
+        return None

@@ -1,0 +1,149 @@
+"""N thread workers plus one scheduler thread, in the GUI process or a headless `memo-desktop worker`.
+
+Stopping is graceful and bounded: workers finish their current job; a job still running when the timeout ends is
+handed back to its queue (it runs again elsewhere or at next start; the attempt is not counted twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import redis
+from rq.job import JobStatus
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from memo_desktop.core.config import Settings
+from memo_desktop.core.jobs import events
+from memo_desktop.core.jobs.client import JobQueue
+from memo_desktop.core.jobs.registry import RegisteredJob
+from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.workers.rate_limit import RateLimiter
+from memo_desktop.core.workers.scheduler import Scheduler, SchedulerThread
+from memo_desktop.core.workers.thread_worker import ThreadWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    name: str
+    alive: bool
+    current_job_id: str | None
+
+
+class WorkerPool:
+    def __init__(self, connection: redis.Redis, settings: Settings, queue_names: list[str], *,
+                 concurrency: int | None = None, name: str | None = None, burst: bool = False) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.queue_names = list(queue_names)
+        self.concurrency = concurrency or settings.concurrency
+        self.name = name or f"memo-{settings.device}-{uuid.uuid4().hex[:6]}"
+        self.burst = burst
+        self._limiter = RateLimiter(connection, settings.rate_limit)
+        self._workers: list[ThreadWorker] = []
+        self._threads: list[threading.Thread] = []
+        self._scheduler = SchedulerThread(Scheduler(connection, self.queue_names, f"{self.name}.scheduler"),
+                                          on_tick=self._revive_dead_workers)
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._serial = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------------
+    def start(self) -> WorkerPool:
+        if self.burst:
+            self._scheduler.scheduler.tick()  # bring due retries onto the queues before draining them
+        else:
+            self._scheduler.start()
+        for slot in range(self.concurrency):
+            self._start_worker(slot)
+        return self
+
+    def _start_worker(self, slot: int) -> None:
+        with self._lock:
+            self._serial += 1
+            worker = ThreadWorker(self.queue_names, connection=self.connection, limiter=self._limiter,
+                                  keep_completed=self.settings.keep_completed, keep_failed=self.settings.keep_failed,
+                                  name=f"{self.name}.{slot}.{self._serial}")
+            thread = threading.Thread(target=self._run_worker, args=(worker,), name=worker.name, daemon=True)
+            if slot < len(self._workers):
+                self._workers[slot], self._threads[slot] = worker, thread
+            else:
+                self._workers.append(worker)
+                self._threads.append(thread)
+        thread.start()
+
+    def _run_worker(self, worker: ThreadWorker) -> None:
+        try:
+            worker.work(burst=self.burst, logging_level="WARNING")
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("worker %s lost Redis (%s); the pool restarts it", worker.name, exc)
+
+    def _revive_dead_workers(self) -> None:
+        """A worker whose loop ended on an error (Redis went away at a bad moment) is replaced."""
+        if self._stopping or self.burst:
+            return
+        for slot, thread in enumerate(list(self._threads)):
+            if not thread.is_alive():
+                log.warning("worker %s stopped unexpectedly; starting a replacement", thread.name)
+                try:
+                    self._start_worker(slot)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return  # Redis still down: try again next tick
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Let workers finish their jobs for up to `timeout` s, then hand unfinished jobs back. True if all ended."""
+        self._stopping = True
+        for worker in self._workers:
+            worker.request_thread_stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._scheduler.stop()
+        still_busy = [w for w, t in zip(self._workers, self._threads) if t.is_alive()]
+        for worker in still_busy:
+            self._hand_back(worker)
+        return not still_busy
+
+    def join(self) -> None:
+        """Wait until every worker has ended (burst mode: the queues are drained)."""
+        for thread in self._threads:
+            thread.join()
+        if not self.burst:
+            self._scheduler.stop()
+
+    # -- state ----------------------------------------------------------------------------------------------------------
+    @property
+    def workers(self) -> list[WorkerInfo]:
+        return [WorkerInfo(w.name, t.is_alive(), w.current_job_id) for w, t in zip(self._workers, self._threads)]
+
+    @property
+    def alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _hand_back(self, worker: ThreadWorker) -> None:
+        """Put a still-running job back at the front of its queue, so a shutdown never loses it."""
+        job_id = worker.current_job_id
+        if job_id is None:
+            return
+        job = JobQueue(self.connection, self.settings)._fetch(job_id)
+        if job is None or job.get_status(refresh=True) != JobStatus.STARTED:
+            return
+        log.warning("job %s did not finish before shutdown; handing it back to %s", job_id, job.origin)
+        registry = StartedJobRegistry(job.origin, connection=self.connection, serializer=JSONSerializer,
+                                      job_class=RegisteredJob)
+        with self.connection.pipeline() as pipe:
+            for entry in self.connection.zrange(registry.key, 0, -1):
+                if registry.parse_job_id(entry) == job_id:
+                    pipe.zrem(registry.key, entry)
+            job.meta["attempts"] = max(0, int(job.meta.get("attempts", 1)) - 1)
+            job.save_meta()
+            JobQueue(self.connection, self.settings).queue(job.origin)._enqueue_job(job, pipeline=pipe,
+                                                                                   at_front=True)
+            pipe.execute()
+        events.publish(self.connection, job_id, job.origin, JobState.WAITING)
