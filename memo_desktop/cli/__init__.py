@@ -18,6 +18,7 @@ from memo_desktop.core.errors import MemoError
 COMMAND_MODULES = (
     "memo_desktop.cli.queue_commands",
     "memo_desktop.cli.services_commands",
+    "memo_desktop.cli.library_commands",
 )
 
 

@@ -9,11 +9,15 @@ import sys
 import threading
 
 from memo_desktop.cli.common import app_context, mask_url, print_json
-from memo_desktop.core.errors import MemoError
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.errors import MemoError, RedisUnavailable
+from memo_desktop.core.pipeline import requeue_pending
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.monitor import read_health
 
 log = logging.getLogger(__name__)
+
+REQUEUE_SECONDS = 15.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +51,7 @@ def run_worker(args: argparse.Namespace) -> int:
             pool.join()
             return 0
         stop_requested = threading.Event()
+        catch_up_pending_uploads(ctx, kinds)
 
         def on_signal(signum: int, frame: object) -> None:
             if stop_requested.is_set():
@@ -58,10 +63,20 @@ def run_worker(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        while not stop_requested.wait(0.5):
-            pass
+        while not stop_requested.wait(REQUEUE_SECONDS):
+            catch_up_pending_uploads(ctx, kinds)
         finished = pool.stop(timeout=ctx.settings.job_timeout)
         return 0 if finished else 1
+
+
+def catch_up_pending_uploads(ctx: AppContext, kinds: list[QueueKind]) -> None:
+    """Memos of this data dir that an outage or crash left without a live upload job are queued again."""
+    if QueueKind.UPLOAD not in kinds:
+        return
+    try:
+        requeue_pending(ctx)
+    except RedisUnavailable as exc:
+        log.warning("pending uploads wait for Redis: %s", exc)
 
 
 def show_job(args: argparse.Namespace) -> int:

@@ -1,0 +1,123 @@
+"""Library + queue operations on memos (see the package docstring)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.errors import LibraryError, PayloadError, RedisUnavailable
+from memo_desktop.core.jobs.client import LIVE_STATUSES
+from memo_desktop.core.jobs.contract import OPERATIONS, QueueKind
+from memo_desktop.core.library import Memo, UploadState
+from memo_desktop.core.library.audio_file import file_sha256
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    memo: Memo
+    job_id: str | None
+    message: str
+
+
+def upload_payload(memo: Memo, device: str) -> dict:
+    return {"memoId": memo.id, "filename": memo.filename, "mimeType": memo.mime_type, "size": memo.size,
+            "path": str(memo.audio_path.resolve()), "sha256": memo.sha256, "device": device}
+
+
+def add_memo(ctx: AppContext, path: Path | str, *, title: str | None = None, recovered: bool = False,
+             move: bool = False, memo_id: str | None = None, created_at: float | None = None) -> AddResult:
+    """Take an audio file into the library and, if automatic upload is on, queue its upload."""
+    memo = ctx.library.add_file(path, title=title, memo_id=memo_id, recovered=recovered, move=move,
+                                created_at=created_at)
+    if not ctx.settings.auto_upload:
+        return AddResult(memo, None, "kept local: automatic upload is off")
+    return queue_upload(ctx, memo)
+
+
+def queue_upload(ctx: AppContext, memo: Memo) -> AddResult:
+    """Queue a memo's upload; with Redis down the memo stays `local` and is queued at the next chance."""
+    try:
+        job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device))
+    except RedisUnavailable as exc:
+        memo = ctx.library.set_upload_state(memo.id, UploadState.LOCAL, error=str(exc))
+        return AddResult(memo, None, f"kept local ({exc}); the upload is queued when Redis is reachable again")
+    memo = ctx.library.set_upload_state(memo.id, UploadState.QUEUED, job_id=job_id)
+    return AddResult(memo, job_id, f"upload queued as job {job_id}")
+
+
+def add_file_upload_job(ctx: AppContext, memo_id: str) -> str | None:
+    """The origin design's `addFileUploadJob(memoId)`: queue (or find the live) upload job; returns its id."""
+    return queue_upload(ctx, ctx.library.get(memo_id)).job_id
+
+
+def import_or_requeue(ctx: AppContext, path: Path | str, memo_id: str | None, title: str | None) -> AddResult:
+    """`memo-desktop upload FILE [--memo ID]`: a new memo, or the same file again for an existing memo id."""
+    if memo_id is not None:
+        try:
+            memo = ctx.library.get(memo_id)
+        except LibraryError:
+            memo = None
+        if memo is not None:
+            if file_sha256(Path(path)) != memo.sha256:
+                raise LibraryError(f"memo {memo_id} already exists with different audio; choose another --memo id")
+            return queue_upload(ctx, memo)
+    result = add_memo(ctx, path, title=title, memo_id=memo_id)
+    if result.job_id is None and not ctx.settings.auto_upload:
+        return queue_upload(ctx, result.memo)  # an explicit `upload` uploads even when automatic upload is off
+    return result
+
+
+def requeue_pending(ctx: AppContext) -> list[str]:
+    """Queue every memo that needs uploading and has no live job (after a crash, a restart or a Redis outage)."""
+    job_ids = []
+    for memo in ctx.library.memos_needing_upload():
+        if memo.job_id and _job_is_live(ctx, memo.job_id):
+            continue
+        result = queue_upload(ctx, memo)
+        if result.job_id is None:
+            break  # Redis is down: the rest waits for the next pass
+        job_ids.append(result.job_id)
+    if job_ids:
+        log.info("re-queued %d pending upload(s)", len(job_ids))
+    return job_ids
+
+
+def _job_is_live(ctx: AppContext, job_id: str) -> bool:
+    job = ctx.jobs._fetch(job_id)
+    return job is not None and job.get_status(refresh=False) in LIVE_STATUSES
+
+
+def memo_prefix(memo_id: str) -> str:
+    return f"memos/{memo_id}/"
+
+
+def delete_memo(ctx: AppContext, memo_id: str) -> str | None:
+    """Delete a memo here and queue the deletion of its objects; returns the delete job's id (None if none needed).
+
+    The deletion is queued *before* the local copy goes: if Redis is unreachable the memo is kept and the error
+    says why, so an uploaded copy is never orphaned.
+    """
+    memo = ctx.library.get(memo_id)
+    job_id = None
+    if memo.object_key or any(v.object_key for v in memo.variants) or memo.upload_state is UploadState.UPLOADING:
+        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": memo_prefix(memo.id)})
+    ctx.library.delete(memo_id)
+    return job_id
+
+
+def queue_process(ctx: AppContext, memo_id: str, operation: str, options: dict | None = None) -> str:
+    """Queue analyze / compress / transcribe of an uploaded memo; returns the job id."""
+    if operation not in OPERATIONS:
+        raise PayloadError(f"unknown operation '{operation}' (use {', '.join(OPERATIONS)})")
+    memo = ctx.library.get(memo_id)
+    if memo.upload_state is not UploadState.UPLOADED or not memo.object_key:
+        raise LibraryError(f"memo {memo_id} is not uploaded yet (state: {memo.upload_state.value}); "
+                           "processing reads it from the object store")
+    payload = {"fileId": memo.id, "s3Key": memo.object_key, "mimeType": memo.mime_type, "operation": operation}
+    if options:
+        payload["options"] = options
+    return ctx.jobs.enqueue(QueueKind.PROCESS, payload)
