@@ -1,0 +1,113 @@
+"""What the library hands out: immutable memo records, safe to pass between threads (and to Qt as signal data)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from memo_desktop.core.errors import LibraryError
+
+
+class UploadState(str, Enum):
+    """Where a memo's audio is relative to the object store.
+
+    local -> queued -> uploading -> uploaded, or -> failed (with `Memo.upload_error`). `local` also means "the queue
+    was unreachable when the memo was added": the pipeline enqueues it later.
+    """
+
+    LOCAL = "local"
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A derived copy of a memo's audio (e.g. a FLAC or Opus compression)."""
+
+    format: str
+    path: Path
+    object_key: str = ""
+    size: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "path": str(self.path), "objectKey": self.object_key, "size": self.size}
+
+
+@dataclass(frozen=True)
+class Memo:
+    id: str
+    title: str
+    created_at: float  # epoch seconds
+    duration: float  # seconds
+    audio_path: Path
+    size: int  # bytes of the audio file
+    mime_type: str
+    sha256: str
+    upload_state: UploadState = UploadState.LOCAL
+    upload_error: str = ""
+    object_key: str = ""
+    job_id: str = ""
+    recovered: bool = False  # repaired after a crash of the recorder
+    transcript: str = ""
+    analysis: dict[str, Any] = field(default_factory=dict, hash=False)  # JSON object; treat as read-only
+    variants: tuple[Variant, ...] = ()
+    updated_at: float = 0.0
+
+    @property
+    def filename(self) -> str:
+        """The name the audio goes by outside the app (upload jobs, downloads)."""
+        return self.audio_path.name
+
+    @property
+    def extension(self) -> str:
+        return self.audio_path.suffix.lstrip(".")
+
+    def variant(self, fmt: str) -> Variant | None:
+        return next((v for v in self.variants if v.format == fmt), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, camelCase like the queue payloads."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "createdAt": self.created_at,
+            "duration": self.duration,
+            "audioPath": str(self.audio_path),
+            "size": self.size,
+            "mimeType": self.mime_type,
+            "sha256": self.sha256,
+            "uploadState": self.upload_state.value,
+            "uploadError": self.upload_error,
+            "objectKey": self.object_key,
+            "jobId": self.job_id,
+            "recovered": self.recovered,
+            "transcript": self.transcript,
+            "analysis": self.analysis,
+            "variants": [v.as_dict() for v in self.variants],
+            "updatedAt": self.updated_at,
+        }
+
+
+# Ids become file names, object keys and job ids: keep them to characters that are safe in all three.
+MEMO_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case (no i, l, o, u)
+
+
+def new_memo_id(now: float | None = None) -> str:
+    """14 characters: 9 of milliseconds since the epoch (so ids sort by creation time) + 5 random (25 bits)."""
+    millis = int((time.time() if now is None else now) * 1000)
+    stamp = "".join(_ALPHABET[(millis >> shift) & 31] for shift in range(40, -5, -5))
+    return stamp + "".join(secrets.choice(_ALPHABET) for _ in range(5))
+
+
+def check_memo_id(memo_id: str) -> str:
+    if not isinstance(memo_id, str) or not MEMO_ID_PATTERN.fullmatch(memo_id):
+        raise LibraryError(f"invalid memo id {memo_id!r}: use 1-64 lower-case letters, digits, '-' or '_'")
+    return memo_id
