@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "memo_desktop.cli.queue_commands",
     "memo_desktop.cli.services_commands",
     "memo_desktop.cli.library_commands",
+    "memo_desktop.cli.record_commands",
 )
 
 
