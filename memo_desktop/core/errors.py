@@ -17,7 +17,10 @@
     ├── RecorderError              capture problems (no device, device lost, disk full)
     │   └── NoInputDevice
     ├── ProcessingError            analyze / compress / transcribe
-    │   └── TranscriptionUnavailable   the [transcribe] extra or its model is missing
+    │   ├── TranscriptionUnavailable   the [transcribe] extra or its model is missing      (also PermanentJobError)
+    │   ├── CorruptAudio               the object is not audio, or is damaged               (also PermanentJobError)
+    │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
+    │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
     └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
 
 `PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
@@ -103,4 +106,16 @@ class ProcessingError(MemoError):
 
 
 class TranscriptionUnavailable(ProcessingError, PermanentJobError):
+    pass
+
+
+class CorruptAudio(ProcessingError, PermanentJobError):
+    pass
+
+
+class SourceMissing(ProcessingError, PermanentJobError):
+    pass
+
+
+class BadProcessOptions(ProcessingError, PermanentJobError):
     pass
