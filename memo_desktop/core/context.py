@@ -14,11 +14,15 @@ from typing import Iterable
 import redis
 
 from memo_desktop.core.config import Settings
+from memo_desktop.core.errors import ConfigError
 from memo_desktop.core.jobs import runtime
 from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.jobs.contract import QueueKind, queue_name
 from memo_desktop.core.jobs.registry import load_job_modules
-from memo_desktop.core.services import RedisServer
+from memo_desktop.core.library import Library
+from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret, secret_location
+from memo_desktop.core.services import ObjectStoreServer, RedisServer
+from memo_desktop.core.storage import ObjectStore, StoreConfig
 from memo_desktop.core.workers.pool import WorkerPool
 
 
@@ -67,6 +71,37 @@ class AppContext:
         runtime.set_context(self)
         return WorkerPool(self.redis, self.settings, self.queue_names(kinds), concurrency=concurrency, name=name,
                           burst=burst).start()
+
+    # -- memo library and object store -----------------------------------------------------------------------------
+    @cached_property
+    def library(self) -> Library:
+        return Library.from_settings(self.settings)
+
+    @cached_property
+    def object_store_server(self) -> ObjectStoreServer:
+        return ObjectStoreServer(self.settings.services_dir / "object-store")
+
+    @cached_property
+    def object_store(self) -> ObjectStore:
+        """The configured S3 endpoint, or the embedded one (started or reused, and held until `close()`)."""
+        settings = self.settings
+        if settings.s3_endpoint:
+            secret_key = get_secret(settings, S3_SECRET_KEY)
+            if not settings.s3_access_key or not secret_key:
+                raise ConfigError(f"the object store {settings.s3_endpoint} needs credentials: set 's3_access_key' "
+                                  f"and the secret key (looked up in {secret_location(settings)})")
+            config = StoreConfig.from_settings(settings, secret_key=secret_key)
+        else:
+            with self._lock:
+                address = self.object_store_server.acquire()
+                self._closers.append(self.object_store_server.release)
+            credentials = self.object_store_server.credentials()
+            config = StoreConfig.from_settings(settings, secret_key=credentials.secret_key, endpoint=address,
+                                               access_key=credentials.access_key,
+                                               region=ObjectStoreServer.region)
+        store = ObjectStore(config)
+        self._closers.append(store.close)
+        return store
 
     def close(self) -> None:
         while self._closers:
