@@ -17,6 +17,8 @@ import redis
 
 from memo_desktop.core.config import Settings, load_settings
 from memo_desktop.core.services import RedisServer
+# object-store fixtures (a session `weed mini`): object_store_server, object_store, s3_settings
+from tests.fixtures.object_store import object_store, object_store_server, s3_settings  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
