@@ -15,6 +15,7 @@ Write errors are translated once, here: a full disk is told apart from other I/O
 from __future__ import annotations
 
 import errno
+import os
 import time
 from pathlib import Path
 
@@ -43,9 +44,14 @@ class WavWriter:
         try:
             self._file = soundfile.SoundFile(str(path), mode="w", samplerate=sample_rate, channels=channels,
                                              format="WAV", subtype=SUBTYPE)
-        except (soundfile.LibsndfileError, OSError) as exc:
-            self.disk_full = _is_disk_full(str(exc))
-            raise RecorderError(f"cannot create the recording file {path}: {exc}") from None
+        except soundfile.LibsndfileError as exc:
+            # libsndfile only says "System error."; errno, read right after the failed call, says which.
+            os_errno = soundfile._ffi.errno
+            reason = os.strerror(os_errno) if os_errno else exc.error_string
+            self.disk_full = os_errno in _DISK_FULL_ERRNOS
+            if self.disk_full:
+                raise RecorderError(f"the disk is full: cannot create the recording file {path}") from None
+            raise RecorderError(f"cannot create the recording file {path}: {reason}") from None
         self._header_auto = self._command(SFC_SET_UPDATE_HEADER_AUTO, soundfile._snd.SF_TRUE) == soundfile._snd.SF_TRUE
         now = time.monotonic()
         self._last_sync = now
