@@ -329,7 +329,11 @@ class Recorder:
     # -- opening and closing --------------------------------------------------------------------------------------
     def _open_outputs(self) -> None:
         assert self._paths is not None and self._device is not None and self._started_at is not None
-        self._paths.final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._paths.final.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecorderError(f"cannot create the folder for recordings {self._paths.final.parent}: "
+                                f"{exc.strerror or exc}") from None
         info = new_sidecar_info(self._paths, self._title, self._started_at, self._sample_rate, self._channels,
                                 self._device.name)
         self._sidecar = HeldSidecar(self._paths, info)  # the note first: a crash from here on is recoverable

@@ -20,7 +20,7 @@ import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 try:
     import fcntl
@@ -88,28 +88,33 @@ class HeldSidecar:
     def __init__(self, paths: RecordingPaths, info: SidecarInfo) -> None:
         self.paths = paths
         self.info = info
-        paths.sidecar.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(asdict(info), indent=1).encode("utf-8")
         tmp = paths.sidecar.with_name(paths.sidecar.name + ".tmp")
-        handle = open(tmp, "w", encoding="utf-8")
+        # Unbuffered writes: on a full disk the failure surfaces here, not later in a buffered close().
         try:
-            _lock(handle, blocking=False)  # locked before it is visible: a recovery pass can never win the race
-            json.dump(asdict(info), handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise RecorderError(f"cannot write the recording note {paths.sidecar}: {exc.strerror or exc}") from None
+        try:
+            _lock(fd)  # locked before it is visible: a recovery pass can never win the race
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
             os.replace(tmp, paths.sidecar)  # the lock belongs to the inode and moves with it
         except OSError as exc:
-            handle.close()
+            os.close(fd)
             tmp.unlink(missing_ok=True)
             raise RecorderError(f"cannot write the recording note {paths.sidecar}: {exc.strerror or exc}") from None
-        self._handle: IO[str] | None = handle
+        self._fd: int | None = fd
 
     def release(self, delete: bool) -> None:
         """Unlock; with `delete`, remove the note (the recording has been handed over and needs no recovery)."""
         if delete:
             self.paths.sidecar.unlink(missing_ok=True)
-        if self._handle is not None:
-            self._handle.close()  # closing drops the flock
-            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 def new_sidecar_info(paths: RecordingPaths, title: str | None, started: datetime, sample_rate: int,
@@ -144,7 +149,7 @@ def is_in_use(path: Path) -> bool:
     return info is not None and info.host == socket.gethostname() and info.pid == os.getpid()
 
 
-def _lock(handle: IO[str], blocking: bool) -> None:
+def _lock(fd: int) -> None:
     if fcntl is not None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
