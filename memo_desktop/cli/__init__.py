@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "memo_desktop.cli.services_commands",
     "memo_desktop.cli.library_commands",
     "memo_desktop.cli.record_commands",
+    "memo_desktop.cli.processing_commands",
 )
 
 
