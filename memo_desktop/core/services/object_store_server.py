@@ -132,6 +132,7 @@ class ObjectStoreServer(ManagedService):
             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
             "-master.telemetry=false",  # never phone home from a user's machine
             "-volume.preStopSeconds=0",  # nothing to drain on one machine; stops a second faster
+            "-s3.autoCreateBucket=false",  # behave like other S3 stores: buckets are made by ensure_bucket()
             *(f"-{flag}={ports[flag]}" for flag in PORT_FLAGS),
         ]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": credentials.access_key,

@@ -23,7 +23,7 @@ from minio.error import S3Error
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import ObjectNotFound, StorageError
-from memo_desktop.core.library.models import check_memo_id
+from memo_desktop.core.library.models import MEMO_ID_PATTERN
 from memo_desktop.core.storage.errors import Endpoint, translated
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -115,7 +115,9 @@ class ObjectStore:
     @staticmethod
     def memo_prefix(memo_id: str) -> str:
         """Every object of a memo lives under this prefix, so deleting a memo is deleting a prefix."""
-        return f"memos/{check_memo_id(memo_id)}/"
+        if not MEMO_ID_PATTERN.fullmatch(memo_id):
+            raise StorageError(f"not a memo id: {memo_id!r}")
+        return f"memos/{memo_id}/"
 
     @staticmethod
     def object_key_for(memo_id: str, sha256: str, extension: str) -> str:
