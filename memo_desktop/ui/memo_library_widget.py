@@ -1,0 +1,281 @@
+"""The memo library: search, the memo table with live upload progress, playback, rename, delete with undo, copy a
+download link, and importing audio files (dialog or drag-and-drop).
+
+Every library, queue or object-store call runs on the background runner; results come back as immutable values.
+Listings are "latest wins" (a slow listing never paints over a newer one) and refreshes are debounced, so a burst
+of job events or keystrokes costs one listing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.errors import LibraryError, MemoError
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.library import Memo, UploadState
+from memo_desktop.core.pipeline import AddResult, add_memo, delete_memo
+from memo_desktop.core.playback import AudioPlayer
+from memo_desktop.ui import icons
+from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.memo_table_model import MemoTableModel
+from memo_desktop.ui.notification_widget import NotificationBarWidget
+from memo_desktop.ui.player_widget import PlayerWidget
+from memo_desktop.ui.row_table_view import RowTableView
+
+REFRESH_DEBOUNCE_MS = 120
+UNDO_WINDOW_MS = 6000
+AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.opus *.mp3 *.aiff *.aif);;All files (*)"
+
+
+# -- background tasks: plain functions of the context, no Qt --------------------------------------------------------
+def list_memos(ctx: AppContext, search: str) -> tuple[Memo, ...]:
+    return tuple(ctx.library.list(search=search or None))
+
+
+def import_files(ctx: AppContext, paths: Sequence[Path]) -> tuple[tuple[AddResult, ...], tuple[str, ...]]:
+    """Import each file; one bad file does not stop the others (its problem is reported by name)."""
+    added, problems = [], []
+    for path in paths:
+        try:
+            added.append(add_memo(ctx, path))
+        except MemoError as exc:
+            problems.append(f"{Path(path).name}: {exc}")
+    return tuple(added), tuple(problems)
+
+
+def delete_memos(ctx: AppContext, memo_ids: Sequence[str]) -> tuple[str, ...]:
+    """Delete each memo (its objects' deletion is queued first); returns the ids deleted."""
+    deleted, problems = [], []
+    for memo_id in memo_ids:
+        try:
+            delete_memo(ctx, memo_id)
+            deleted.append(memo_id)
+        except MemoError as exc:
+            problems.append(f"{memo_id}: {exc}")
+    if problems:
+        raise LibraryError("some memos were not deleted (they are kept): " + "; ".join(problems))
+    return tuple(deleted)
+
+
+def download_link(ctx: AppContext, memo: Memo) -> str:
+    if memo.upload_state is not UploadState.UPLOADED or not memo.object_key:
+        raise LibraryError(f"'{memo.title}' is not uploaded yet ({memo.upload_state.value}); "
+                           "a download link exists once the upload is done")
+    return ctx.object_store.presigned_url(memo.object_key)
+
+
+class MemoLibraryWidget(QWidget):
+    status_message = Signal(str)
+    error_occurred = Signal(str)
+    memos_listed = Signal(int)  # how many memos are shown (after each listing)
+
+    def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext], player: AudioPlayer,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._context = context
+        self._pending_delete: tuple[str, ...] = ()
+        self.setAcceptDrops(True)
+
+        self.model = MemoTableModel(self)
+        self.model.title_edited.connect(self._on_model_title_edited)
+        self.table = RowTableView(self.model, self, stretch_column=MemoTableModel.TITLE)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
+                                   | QAbstractItemView.EditTrigger.SelectedClicked)
+        self.table.selection_changed.connect(self._on_table_selection_changed)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
+        for column, width in ((MemoTableModel.DATE, 130), (MemoTableModel.DURATION, 70),
+                              (MemoTableModel.SIZE, 80), (MemoTableModel.UPLOAD, 130)):
+            self.table.setColumnWidth(column, width)
+
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setPlaceholderText("Search titles and transcripts")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
+
+        self.import_action = self._action("import", "&Import audio…", "Import audio files (or drop them here)",
+                                          self._on_import_action_triggered, QKeySequence("Ctrl+I"))
+        self.rename_action = self._action("rename", "Re&name", "Rename the selected memo (F2)",
+                                          self._on_rename_action_triggered, QKeySequence(Qt.Key.Key_F2))
+        self.delete_action = self._action("delete", "&Delete", "Delete the selected memos (Delete; can be undone)",
+                                          self._on_delete_action_triggered, QKeySequence(QKeySequence.StandardKey.Delete))
+        self.copy_link_action = self._action("link", "Copy &link", "Copy a download link of the selected memo",
+                                             self._on_copy_link_action_triggered, QKeySequence("Ctrl+Shift+C"))
+
+        self.player = PlayerWidget(player, self)
+        self.player.playback_failed.connect(self.error_occurred)
+        self.undo_bar = NotificationBarWidget(self)
+
+        tools = QHBoxLayout()
+        tools.addWidget(self.search_edit, 1)
+        for action in (self.import_action, self.rename_action, self.delete_action, self.copy_link_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            tools.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addLayout(tools)
+        layout.addWidget(self.undo_bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.player)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
+        self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        self._update_actions()
+
+    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None], shortcut: QKeySequence) -> QAction:
+        action = QAction(icons.icon(icon), text, self)
+        action.setToolTip(tip)
+        action.setShortcut(shortcut)
+        # the shortcuts work anywhere in the window (the main window also lists these actions in its menus)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # -- public ---------------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """List the library again soon (debounced: a burst of reasons costs one listing)."""
+        self._refresh_timer.start()
+
+    def apply_job_events(self, events: Sequence[JobEvent]) -> None:
+        if self.model.apply_job_events(events):
+            self.refresh()
+
+    def selected_memos(self) -> list[Memo]:
+        return [item.memo for item in self.table.selected_rows()]
+
+    def import_files(self, paths: Sequence[Path | str]) -> None:
+        paths = tuple(Path(p) for p in paths)
+        if not paths:
+            return
+        self.status_message.emit(f"Importing {len(paths)} file(s)…")
+        self._runner.submit(import_files, self._context(), paths, on_result=self._on_import_finished)
+
+    def toggle_playback(self) -> None:
+        self.player.toggle()
+
+    def commit_pending_deletions(self) -> None:
+        """Delete now what is waiting in the undo window (at shutdown, or when a new deletion starts)."""
+        memo_ids, self._pending_delete = self._pending_delete, ()
+        if memo_ids:
+            self.undo_bar.clear()
+            self._runner.submit(delete_memos, self._context(), memo_ids, on_result=self._on_delete_finished,
+                                on_error=lambda exc: self._on_delete_failed(memo_ids, exc))
+
+    # -- slots ----------------------------------------------------------------------------------------------------
+    def _on_refresh_timer_timeout(self) -> None:
+        self._runner.submit(list_memos, self._context(), self.search_edit.text().strip(), key="memo-list",
+                            on_result=self._on_memos_listed)
+
+    def _on_memos_listed(self, memos: tuple[Memo, ...]) -> None:
+        self.model.set_memos(memos)
+        self._on_table_selection_changed()
+        self.memos_listed.emit(self.model.rowCount())
+
+    def _on_search_edit_text_changed(self, _text: str) -> None:
+        self.refresh()
+
+    def _on_table_selection_changed(self) -> None:
+        memos = self.selected_memos()
+        self.player.set_memo(memos[0] if len(memos) == 1 else None)
+        self._update_actions()
+
+    def _on_table_double_clicked(self, index) -> None:
+        if index.column() != MemoTableModel.TITLE:
+            self.player.toggle()
+
+    def _on_import_action_triggered(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import audio files", str(Path.home()), AUDIO_FILTER)
+        self.import_files(paths)
+
+    def _on_import_finished(self, outcome: tuple[tuple[AddResult, ...], tuple[str, ...]]) -> None:
+        added, problems = outcome
+        if added:
+            self.status_message.emit(f"Imported {len(added)} file(s): {added[-1].message}")
+        for problem in problems:
+            self.error_occurred.emit(f"Import failed: {problem}")
+        self.refresh()
+
+    def _on_rename_action_triggered(self) -> None:
+        memos = self.selected_memos()
+        if len(memos) == 1 and (row := self.model.row_of(memos[0].id)) is not None:
+            self.table.edit(self.model.index(row, MemoTableModel.TITLE))
+
+    def _on_model_title_edited(self, memo_id: str, title: str) -> None:
+        self._runner.submit(lambda ctx: ctx.library.rename(memo_id, title), self._context(),
+                            on_result=self._on_renamed,
+                            on_error=lambda exc: self._on_action_failed("Rename failed", exc))
+
+    def _on_renamed(self, memo: Memo) -> None:
+        self.model.replace_memo(memo)
+        self.status_message.emit(f"Renamed to '{memo.title}'")
+
+    def _on_delete_action_triggered(self) -> None:
+        memos = self.selected_memos()
+        if not memos:
+            return
+        self.commit_pending_deletions()  # one undo window at a time: an earlier deletion goes ahead now
+        self._pending_delete = tuple(m.id for m in memos)
+        if self.player.playing_path in {m.audio_path for m in memos}:
+            self.player.stop()
+        self.model.hide(self._pending_delete)
+        what = f"'{memos[0].title}'" if len(memos) == 1 else f"{len(memos)} memos"
+        self.undo_bar.show_message(f"Deleted {what}.", action_text="Undo", action=self._on_undo_delete,
+                                   timeout_ms=UNDO_WINDOW_MS, on_timeout=self.commit_pending_deletions)
+
+    def _on_undo_delete(self) -> None:
+        memo_ids, self._pending_delete = self._pending_delete, ()
+        self.model.unhide(memo_ids)
+        self.status_message.emit("Deletion undone")
+
+    def _on_delete_finished(self, memo_ids: tuple[str, ...]) -> None:
+        self.model.unhide(memo_ids)  # they are gone from the library; the next listing drops them
+        self.status_message.emit(f"Deleted {len(memo_ids)} memo(s)")
+        self.refresh()
+
+    def _on_delete_failed(self, memo_ids: tuple[str, ...], exc: BaseException) -> None:
+        self.model.unhide(memo_ids)
+        self._on_action_failed("Delete failed", exc)
+        self.refresh()
+
+    def _on_copy_link_action_triggered(self) -> None:
+        memos = self.selected_memos()
+        if len(memos) != 1:
+            return
+        self._runner.submit(download_link, self._context(), memos[0], on_result=self._on_link_ready,
+                            on_error=lambda exc: self._on_action_failed("No download link", exc))
+
+    def _on_link_ready(self, url: str) -> None:
+        QGuiApplication.clipboard().setText(url)
+        self.status_message.emit("Download link copied to the clipboard")
+
+    def _on_action_failed(self, what: str, exc: BaseException) -> None:
+        self.error_occurred.emit(f"{what}: {describe_error(exc)}")
+        self.refresh()
+
+    # -- drag and drop ------------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_files(paths)
+
+    def _update_actions(self) -> None:
+        memos = self.selected_memos()
+        self.rename_action.setEnabled(len(memos) == 1)
+        self.delete_action.setEnabled(bool(memos))
+        self.copy_link_action.setEnabled(len(memos) == 1 and memos[0].upload_state is UploadState.UPLOADED)

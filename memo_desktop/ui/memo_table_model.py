@@ -1,0 +1,165 @@
+"""The memo library as a table: immutable Memo lists from the library, plus live upload progress from job events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QIcon
+
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.library import Memo, UploadState
+from memo_desktop.ui import icons
+from memo_desktop.ui.formatting import format_duration, format_size, format_timestamp
+from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
+
+_STATE_TEXT = {
+    UploadState.LOCAL: "local",
+    UploadState.QUEUED: "queued",
+    UploadState.UPLOADING: "uploading",
+    UploadState.UPLOADED: "uploaded",
+    UploadState.FAILED: "failed",
+}
+
+
+@dataclass(frozen=True)
+class MemoItem:
+    memo: Memo
+    upload_progress: int | None = None  # 0-100 while an upload job reports progress
+
+
+def _upload_text(item: MemoItem) -> str:
+    if item.upload_progress is not None and item.memo.upload_state is not UploadState.UPLOADED:
+        return f"uploading {item.upload_progress}%"
+    return _STATE_TEXT[item.memo.upload_state]
+
+
+def _upload_progress(item: MemoItem) -> int | None:
+    if item.memo.upload_state is UploadState.UPLOADED:
+        return None
+    return item.upload_progress
+
+
+def _upload_tooltip(item: MemoItem) -> str:
+    memo = item.memo
+    parts = [f"upload: {memo.upload_state.value}"]
+    if memo.upload_error:
+        parts.append(memo.upload_error)
+    if memo.job_id:
+        parts.append(f"job {memo.job_id}")
+    return "\n".join(parts)
+
+
+def _title_tooltip(item: MemoItem) -> str:
+    memo = item.memo
+    text = memo.title
+    if memo.recovered:
+        text += "\nRecovered after an interrupted recording"
+    if memo.transcript:
+        text += "\n\n" + memo.transcript[:300]
+    return text
+
+
+def _recovered_icon(item: MemoItem) -> QIcon | None:
+    return icons.icon("recovered") if item.memo.recovered else None
+
+
+class MemoTableModel(RowTableModel[MemoItem]):
+    title_edited = Signal(str, str)  # memo id, new title: the owner renames it in the library (off-thread)
+
+    TITLE, DATE, DURATION, SIZE, UPLOAD = range(5)
+    columns = (
+        Column("Title", lambda i: i.memo.title, tooltip=_title_tooltip, decoration=_recovered_icon),
+        Column("Date", lambda i: format_timestamp(i.memo.created_at)),
+        Column("Duration", lambda i: format_duration(i.memo.duration), align=RIGHT),
+        Column("Size", lambda i: format_size(i.memo.size), align=RIGHT),
+        Column("Upload", _upload_text, align=CENTER, progress=_upload_progress, tooltip=_upload_tooltip),
+    )
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._progress: dict[str, int] = {}  # memo id -> last reported upload progress
+        self._hidden: frozenset[str] = frozenset()  # memos deleted but still inside their undo window
+        self._memos: tuple[Memo, ...] = ()
+
+    def key(self, row: MemoItem) -> str:
+        return row.memo.id
+
+    # -- in-place rename (F2): the model only reports the edit; the library is the source of truth ---------------
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == self.TITLE:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.EditRole and index.isValid() and index.column() == self.TITLE:
+            item = self.row_at(index)
+            return item.memo.title if item is not None else None
+        return super().data(index, role)
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
+        item = self.row_at(index)
+        if role != Qt.ItemDataRole.EditRole or item is None or index.column() != self.TITLE:
+            return False
+        title = " ".join(str(value).split())
+        if not title or title == item.memo.title:
+            return False
+        self.title_edited.emit(item.memo.id, title)
+        return True
+
+    def set_memos(self, memos: Sequence[Memo]) -> None:
+        """A fresh listing from the library (progress of uploads still running is kept)."""
+        live = {m.id for m in memos if m.upload_state in (UploadState.QUEUED, UploadState.UPLOADING)}
+        self._progress = {k: v for k, v in self._progress.items() if k in live}
+        self._memos = tuple(memos)
+        self._publish()
+
+    def hide(self, memo_ids: Iterable[str]) -> None:
+        """Take memos out of view at once (their deletion waits for the undo window)."""
+        self._hidden = self._hidden | frozenset(memo_ids)
+        self._publish()
+
+    def unhide(self, memo_ids: Iterable[str]) -> None:
+        self._hidden = self._hidden - frozenset(memo_ids)
+        self._publish()
+
+    def memo(self, memo_id: str) -> Memo | None:
+        item = self.row_for(memo_id)
+        return item.memo if item is not None else None
+
+    def apply_job_events(self, events: Iterable[JobEvent]) -> bool:
+        """Live upload progress; returns True when an upload ended (the library holds its new state: refresh)."""
+        ended = False
+        for event in events:
+            memo_id = self._memo_of_upload(event.job_id)
+            if memo_id is None:
+                continue
+            if event.state == JobState.ACTIVE.value:
+                self._progress[memo_id] = max(0, min(100, event.progress))
+            elif event.state in (JobState.COMPLETED.value, JobState.FAILED.value, JobState.WAITING.value,
+                                 JobState.SCHEDULED.value, JobState.CANCELED.value):
+                self._progress.pop(memo_id, None)
+                ended = True
+            item = self.row_for(memo_id)
+            if item is not None:
+                self.replace_row(MemoItem(item.memo, self._progress.get(memo_id)))
+        return ended
+
+    def _memo_of_upload(self, job_id: str) -> str | None:
+        """Upload jobs are `upload-<memo id>-<16 hex of sha256>` (see core.jobs.contract.job_id_for)."""
+        if not job_id.startswith("upload-"):
+            return None
+        memo_id = job_id[len("upload-"):].rsplit("-", 1)[0]
+        return memo_id if self.row_of(memo_id) is not None else None
+
+    def _publish(self) -> None:
+        self.set_rows([MemoItem(m, self._progress.get(m.id)) for m in self._memos if m.id not in self._hidden])
+
+    def replace_memo(self, memo: Memo) -> None:
+        """One memo changed (e.g. renamed): show it without waiting for the next listing."""
+        self._memos = tuple(memo if m.id == memo.id else m for m in self._memos)
+        self.replace_row(MemoItem(memo, self._progress.get(memo.id)))

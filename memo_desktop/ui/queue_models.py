@@ -1,0 +1,115 @@
+"""Qt models of the live queue panel: per-queue counts, one page of jobs, and the workers on this Redis.
+
+All three are fed immutable values (HealthSnapshot, JobRow pages, JobEvent batches) that the background threads
+produce; nothing here talks to Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Iterable
+
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.monitor import HealthSnapshot, JobRow, QueueCounts, WorkerRow
+from memo_desktop.ui.formatting import format_timestamp
+from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
+
+# The job states a user can list (each one is a Redis list or sorted set, so a page costs the same at any size).
+LISTABLE_STATES = (JobState.WAITING, JobState.ACTIVE, JobState.SCHEDULED, JobState.COMPLETED, JobState.FAILED)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    name: str
+    counts: QueueCounts
+
+
+def _count(state: JobState):
+    return lambda row: str(getattr(row.counts, state.value))
+
+
+class QueueCountsModel(RowTableModel[QueueRow]):
+    columns = (
+        Column("Queue", lambda r: r.name + ("  (paused)" if r.counts.paused else "")),
+        *(Column(state.value.capitalize(), _count(state), align=RIGHT) for state in LISTABLE_STATES),
+    )
+    STATE_OF_COLUMN = {i + 1: state for i, state in enumerate(LISTABLE_STATES)}
+
+    def key(self, row: QueueRow) -> str:
+        return row.name
+
+    def set_snapshot(self, snapshot: HealthSnapshot) -> None:
+        if snapshot.connected:  # a disconnected snapshot has no counts: keep the last known ones on screen
+            self.set_rows([QueueRow(name, counts) for name, counts in sorted(snapshot.queues.items())])
+
+    def counts(self, queue: str) -> QueueCounts | None:
+        row = self.row_for(queue)
+        return row.counts if row is not None else None
+
+
+def _attempts(row: JobRow) -> str:
+    return f"{row.attempts_made}/{row.attempts}" if row.attempts else str(row.attempts_made)
+
+
+def _progress(row: JobRow) -> int | None:
+    return row.progress if row.state is JobState.ACTIVE else None
+
+
+class JobTableModel(RowTableModel[JobRow]):
+    columns = (
+        Column("Job", lambda r: r.title or r.job_id, tooltip=lambda r: r.job_id),
+        Column("State", lambda r: r.state.value, align=CENTER),
+        Column("Attempts", _attempts, align=CENTER),
+        Column("Progress", lambda r: f"{r.progress}%", align=CENTER, progress=_progress),
+        Column("Worker", lambda r: r.worker.rsplit(".", 2)[0] if r.worker else ""),
+        Column("Enqueued", lambda r: format_timestamp(r.enqueued_at)),
+        Column("Error", lambda r: r.error, tooltip=lambda r: r.error),
+    )
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.queue = ""
+        self.state = JobState.ACTIVE
+
+    def key(self, row: JobRow) -> str:
+        return row.job_id
+
+    def set_page(self, queue: str, state: JobState, rows: Iterable[JobRow]) -> None:
+        self.queue, self.state = queue, state
+        self.set_rows(rows)
+
+    def apply_job_events(self, events: Iterable[JobEvent]) -> bool:
+        """Update shown jobs in place; True when the page itself needs reloading (a job entered or left it)."""
+        reload = False
+        for event in events:
+            row = self.row_for(event.job_id)
+            if row is None:
+                reload |= event.queue == self.queue and event.state == self.state.value
+                continue
+            try:
+                state = JobState(event.state)
+            except ValueError:
+                state = JobState.UNKNOWN
+            progress = event.progress if state is JobState.ACTIVE else (100 if state is JobState.COMPLETED
+                                                                        else row.progress)
+            self.replace_row(dataclasses.replace(row, state=state, progress=progress, error=event.error or row.error))
+            reload |= state is not self.state
+        return reload
+
+
+class WorkerTableModel(RowTableModel[WorkerRow]):
+    columns = (
+        Column("Worker", lambda w: w.name),
+        Column("Host", lambda w: w.hostname),
+        Column("State", lambda w: w.state, align=CENTER),
+        Column("Queues", lambda w: ", ".join(w.queues)),
+        Column("Current job", lambda w: w.current_job_id or ""),
+    )
+
+    def key(self, row: WorkerRow) -> str:
+        return row.name
+
+    def set_snapshot(self, snapshot: HealthSnapshot) -> None:
+        self.set_rows(snapshot.workers if snapshot.connected else ())

@@ -1,0 +1,294 @@
+"""The live queue panel: connection state, per-queue counts, one page of jobs, actions on jobs and queues, and the
+workers on this Redis.
+
+Freshness comes from the QueueWatcher (job events as they happen, counts after each burst), not from polling: an
+event updates a shown job in place at once, and a job entering or leaving the shown page reloads that one page
+(debounced, off-thread). Counts are LLEN/ZCARD and pages are ranges, so 100,000 jobs cost what 100 do.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.jobs.client import JobQueue
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.monitor import HealthSnapshot, JobRow, list_jobs
+from memo_desktop.ui import icons
+from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.connection_status_widget import ConnectionStatusWidget
+from memo_desktop.ui.queue_models import LISTABLE_STATES, JobTableModel, QueueCountsModel, WorkerTableModel
+from memo_desktop.ui.row_table_view import RowTableView
+from memo_desktop.ui.service_host import ConnectionState
+
+PAGE_SIZE = 50
+PAGE_RELOAD_DEBOUNCE_MS = 30  # merges a burst of events into one page read, well inside the 250 ms budget
+
+
+def load_page(jobs: JobQueue, queue: str, state: JobState, offset: int) -> tuple[str, JobState, int,
+                                                                                 tuple[JobRow, ...]]:
+    return queue, state, offset, tuple(list_jobs(jobs, queue, state, offset, PAGE_SIZE))
+
+
+def remove_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
+    for job_id in job_ids:
+        jobs.remove(job_id)
+    return len(job_ids)
+
+
+def retry_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
+    for job_id in job_ids:
+        jobs.retry(job_id)
+    return len(job_ids)
+
+
+class QueuePanelWidget(QWidget):
+    status_message = Signal(str)
+    error_occurred = Signal(str)
+    page_loaded = Signal()
+
+    def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext],
+                 request_snapshot: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._context = context
+        self._request_snapshot = request_snapshot
+        self._offset = 0
+        self._snapshot: HealthSnapshot | None = None
+
+        self.connection = ConnectionStatusWidget(self)
+
+        self.counts_model = QueueCountsModel(self)
+        self.counts_table = RowTableView(self.counts_model, self, stretch_column=0, multi_select=False)
+        self.counts_table.setSelectionBehavior(RowTableView.SelectionBehavior.SelectItems)
+        self.counts_table.clicked.connect(self._on_counts_table_clicked)
+        self.counts_table.setToolTip("Click a count to list those jobs")
+        self.counts_table.setMaximumHeight(self.counts_table.verticalHeader().defaultSectionSize() * 4 + 8)
+        for column in range(1, self.counts_model.columnCount()):
+            self.counts_table.setColumnWidth(column, 80)
+
+        self.queue_combo = QComboBox(self)
+        self.queue_combo.setMinimumContentsLength(16)
+        self.queue_combo.activated.connect(self._on_filter_combo_activated)
+        self.state_combo = QComboBox(self)
+        for state in LISTABLE_STATES:
+            self.state_combo.addItem(state.value.capitalize(), state)
+        self.state_combo.setCurrentIndex(LISTABLE_STATES.index(JobState.ACTIVE))
+        self.state_combo.activated.connect(self._on_filter_combo_activated)
+        self.prev_button = QPushButton("‹ Newer", self)
+        self.prev_button.clicked.connect(self._on_prev_button_clicked)
+        self.next_button = QPushButton("Older ›", self)
+        self.next_button.clicked.connect(self._on_next_button_clicked)
+        self.page_label = QLabel(self)
+
+        self.retry_button = self._button("retry", "Retry", "Run the selected failed jobs again",
+                                         self._on_retry_button_clicked)
+        self.retry_all_button = self._button("retry", "Retry all failed", "Run every failed job of this queue again",
+                                             self._on_retry_all_button_clicked)
+        self.remove_button = self._button("delete", "Remove", "Remove the selected jobs (not running ones)",
+                                          self._on_remove_button_clicked)
+        self.pause_button = self._button("pause", "Pause queue", "Stop workers from taking jobs of this queue",
+                                         self._on_pause_button_clicked)
+        self.clear_button = self._button("delete", "Clear completed", "Remove this queue's completed jobs",
+                                         self._on_clear_button_clicked)
+
+        self.jobs_model = JobTableModel(self)
+        self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
+        self.jobs_table.selection_changed.connect(self._update_buttons)
+        for column, width in enumerate((260, 80, 70, 110, 140, 120)):
+            self.jobs_table.setColumnWidth(column, width)
+
+        self.workers_model = WorkerTableModel(self)
+        self.workers_table = RowTableView(self.workers_model, self, stretch_column=3)
+        self.workers_table.setColumnWidth(0, 260)
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Queue:", self))
+        filters.addWidget(self.queue_combo)
+        filters.addWidget(QLabel("State:", self))
+        filters.addWidget(self.state_combo)
+        filters.addStretch(1)
+        filters.addWidget(self.page_label)
+        filters.addWidget(self.prev_button)
+        filters.addWidget(self.next_button)
+        actions = QHBoxLayout()
+        for button in (self.retry_button, self.retry_all_button, self.remove_button, self.pause_button,
+                       self.clear_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+
+        jobs_box = QWidget(self)
+        jobs_layout = QVBoxLayout(jobs_box)
+        jobs_layout.setContentsMargins(0, 0, 0, 0)
+        jobs_layout.addWidget(self.counts_table)
+        jobs_layout.addLayout(filters)
+        jobs_layout.addLayout(actions)
+        jobs_layout.addWidget(self.jobs_table, 1)
+        workers_box = QGroupBox("Workers on this Redis", self)
+        workers_layout = QVBoxLayout(workers_box)
+        workers_layout.setContentsMargins(4, 4, 4, 4)
+        workers_layout.addWidget(self.workers_table)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(jobs_box)
+        splitter.addWidget(workers_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.connection)
+        layout.addWidget(splitter, 1)
+
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(PAGE_RELOAD_DEBOUNCE_MS)
+        self._reload_timer.timeout.connect(self._on_reload_timer_timeout)
+        self._update_buttons()
+
+    def _button(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(icons.icon(icon), text, self)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
+
+    # -- what the service host feeds in -----------------------------------------------------------------------------
+    def apply_snapshot(self, snapshot: HealthSnapshot) -> None:
+        previous = self._snapshot
+        self._snapshot = snapshot
+        self.counts_model.set_snapshot(snapshot)
+        self.workers_model.set_snapshot(snapshot)
+        if not snapshot.connected:
+            return
+        names = sorted(snapshot.queues)
+        if [self.queue_combo.itemText(i) for i in range(self.queue_combo.count())] != names:
+            current = self.queue_combo.currentText()
+            self.queue_combo.clear()
+            self.queue_combo.addItems(names)
+            if current in names:
+                self.queue_combo.setCurrentText(current)
+            self.reload_page()
+        elif previous is None or self._shown_count(previous) != self._shown_count(snapshot):
+            self.reload_page()  # jobs entered or left the shown state without an event we saw (retention, ...)
+        self._update_buttons()
+
+    def apply_job_events(self, events: Sequence[JobEvent]) -> None:
+        if self.jobs_model.apply_job_events(events):
+            self.reload_page()
+
+    def set_connection_state(self, state: ConnectionState) -> None:
+        self.connection.set_state(state)
+
+    # -- the job page -------------------------------------------------------------------------------------------------
+    @property
+    def queue(self) -> str:
+        return self.queue_combo.currentText()
+
+    @property
+    def state(self) -> JobState:
+        return JobState(self.state_combo.currentData())  # Qt hands the str-enum back as a plain str
+
+    def show_jobs(self, queue: str, state: JobState) -> None:
+        self.queue_combo.setCurrentText(queue)
+        self.state_combo.setCurrentIndex(LISTABLE_STATES.index(state))
+        self._offset = 0
+        self.reload_page()
+
+    def reload_page(self) -> None:
+        self._reload_timer.start()
+
+    def _on_reload_timer_timeout(self) -> None:
+        if not self.queue:
+            return
+        self._runner.submit(load_page, self._context().jobs, self.queue, self.state, self._offset, key="job-page",
+                            on_result=self._on_page_loaded,
+                            on_error=lambda exc: self.error_occurred.emit(f"Job list: {describe_error(exc)}"))
+
+    def _on_page_loaded(self, page: tuple[str, JobState, int, tuple[JobRow, ...]]) -> None:
+        queue, state, offset, rows = page
+        if (queue, state, offset) != (self.queue, self.state, self._offset):
+            return  # the user moved on while it loaded; the newer request paints
+        self.jobs_model.set_page(queue, state, rows)
+        self._update_buttons()
+        self.page_loaded.emit()
+
+    def _shown_count(self, snapshot: HealthSnapshot) -> int:
+        counts = snapshot.queues.get(self.queue)
+        return getattr(counts, self.state.value, 0) if counts is not None else 0
+
+    # -- slots ----------------------------------------------------------------------------------------------------
+    def _on_counts_table_clicked(self, index: QModelIndex) -> None:
+        row = self.counts_model.row_at(index)
+        state = QueueCountsModel.STATE_OF_COLUMN.get(index.column(), self.state)
+        if row is not None:
+            self.show_jobs(row.name, state)
+
+    def _on_filter_combo_activated(self, _index: int) -> None:
+        self._offset = 0
+        self.reload_page()
+        self._update_buttons()
+
+    def _on_prev_button_clicked(self) -> None:
+        self._offset = max(0, self._offset - PAGE_SIZE)
+        self.reload_page()
+
+    def _on_next_button_clicked(self) -> None:
+        self._offset += PAGE_SIZE
+        self.reload_page()
+
+    def _on_retry_button_clicked(self) -> None:
+        ids = [str(k) for k in self.jobs_table.selected_keys()]
+        self._act("Retry", f"Retried {len(ids)} job(s)", retry_jobs, ids)
+
+    def _on_retry_all_button_clicked(self) -> None:
+        self._act("Retry all", "Retried every failed job of " + self.queue, lambda jobs, q: jobs.retry_all_failed(q), self.queue)
+
+    def _on_remove_button_clicked(self) -> None:
+        ids = [str(k) for k in self.jobs_table.selected_keys()]
+        self._act("Remove", f"Removed {len(ids)} job(s)", remove_jobs, ids)
+
+    def _on_pause_button_clicked(self) -> None:
+        counts = self.counts_model.counts(self.queue)
+        if counts is not None and counts.paused:
+            self._act("Resume", f"Resumed {self.queue}", lambda jobs, q: jobs.resume(q), self.queue)
+        else:
+            self._act("Pause", f"Paused {self.queue}", lambda jobs, q: jobs.pause(q), self.queue)
+
+    def _on_clear_button_clicked(self) -> None:
+        self._act("Clear completed", "Cleared the completed jobs of " + self.queue, lambda jobs, q: jobs.clear_completed(q), self.queue)
+
+    def _act(self, action: str, done: str, fn: Callable[..., object], argument: object) -> None:
+        """Run one queue action off-thread; then fresh counts and a fresh page (the events may lag a little)."""
+        def on_result(_value: object) -> None:
+            self.status_message.emit(done)
+            self._request_snapshot()
+            self.reload_page()
+
+        def on_error(exc: BaseException) -> None:
+            self.error_occurred.emit(f"{action} failed: {describe_error(exc)}")
+            self._request_snapshot()
+            self.reload_page()
+
+        self._runner.submit(fn, self._context().jobs, argument, on_result=on_result, on_error=on_error)
+
+    def _update_buttons(self) -> None:
+        connected = self._snapshot is not None and self._snapshot.connected
+        rows = self.jobs_table.selected_rows()
+        self.retry_button.setEnabled(connected and any(r.state is JobState.FAILED for r in rows))
+        self.remove_button.setEnabled(connected and bool(rows) and all(r.state is not JobState.ACTIVE for r in rows))
+        counts = self.counts_model.counts(self.queue)
+        self.retry_all_button.setEnabled(connected and counts is not None and counts.failed > 0)
+        self.clear_button.setEnabled(connected and counts is not None and counts.completed > 0)
+        paused = counts is not None and counts.paused
+        self.pause_button.setEnabled(connected and bool(self.queue))
+        self.pause_button.setText("Resume queue" if paused else "Pause queue")
+        self.pause_button.setIcon(icons.icon("play" if paused else "pause"))
+        total = getattr(counts, self.state.value, 0) if counts is not None else 0
+        first = self._offset + 1 if total else 0
+        last = min(self._offset + PAGE_SIZE, total)
+        self.page_label.setText(f"{first}–{last} of {total}")
+        self.prev_button.setEnabled(self._offset > 0)
+        self.next_button.setEnabled(self._offset + PAGE_SIZE < total)
