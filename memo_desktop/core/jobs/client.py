@@ -28,6 +28,7 @@ from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
 
 PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
+MAX_ATTEMPTS_KEY = "maxAttempts"  # job.meta: attempts in total (rq keeps only the retries left)
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 # The function each queue runs (registered by memo_desktop.core.jobs.tasks).
@@ -92,12 +93,14 @@ def job_status(job: RegisteredJob) -> JobStatusInfo:
     if state is JobState.FAILED:
         latest = job.latest_result()
         error = last_line(latest.exc_string) if latest is not None and latest.exc_string else "failed"
-    max_retries = (job.retries_left or 0) + (job.number_of_retries or 0)
+    # rq counts down `retries_left` on failures, so the total must come from what was set at enqueue
+    attempts = job.meta.get(MAX_ATTEMPTS_KEY) or (len(job.retry_intervals) + 1 if job.retry_intervals else
+                                                  (job.retries_left or 0) + (job.number_of_retries or 0) + 1)
     payload = job.kwargs.get("payload", {}) if isinstance(job.kwargs, dict) else {}
     return JobStatusInfo(
         job_id=job.id, queue=job.origin, state=state,
         progress=100 if state is JobState.COMPLETED else int(job.meta.get(PROGRESS_KEY, 0)),
-        result=result, attempts_made=int(job.meta.get("attempts", 0)), attempts=max_retries + 1, error=error,
+        result=result, attempts_made=int(job.meta.get("attempts", 0)), attempts=int(attempts), error=error,
         func=job.func_name or "", worker=job.worker_name or "", enqueued_at=_timestamp(job.enqueued_at),
         ended_at=_timestamp(job.ended_at), payload=payload if isinstance(payload, dict) else {},
     )
@@ -147,7 +150,8 @@ class JobQueue:
         job = rq_queue.enqueue_call(
             func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=self.options.timeout,
             result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl, retry=self.options.retry(),
-            meta={PROGRESS_KEY: 0, "attempts": 0}, description=description or f"{queue} {job_id or ''}".strip(),
+            meta={PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts},
+            description=description or f"{queue} {job_id or ''}".strip(),
         )
         events.publish(self.connection, job.id, queue, JobState.WAITING)
         return job.id
@@ -183,7 +187,7 @@ class JobQueue:
             return
         job.retries_left = self.options.attempts - 1
         job.number_of_retries = 0
-        job.meta.update({PROGRESS_KEY: 0, "attempts": 0})
+        job.meta.update({PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts})
         job.save()
         registry = FailedJobRegistry(job.origin, connection=self.connection, serializer=JSONSerializer,
                                      job_class=RegisteredJob)

@@ -125,7 +125,8 @@ def validate_payload(kind: QueueKind, payload: Mapping[str, Any]) -> dict[str, A
         bad_type = isinstance(value, bool) and spec.type is not bool
         if bad_type or not isinstance(value, spec.type):
             expected = spec.type.__name__ if isinstance(spec.type, type) else "/".join(t.__name__ for t in spec.type)
-            problems.append(f"'{name}' must be a {expected}, got {type(value).__name__}")
+            article = "an" if expected[0] in "aeiou" else "a"
+            problems.append(f"'{name}' must be {article} {expected}, got {type(value).__name__}")
             continue
         problem = spec.check(value) if spec.check else None
         if problem:
