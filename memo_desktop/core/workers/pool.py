@@ -58,10 +58,10 @@ class WorkerPool:
     def start(self) -> WorkerPool:
         if self.burst:
             self._scheduler.scheduler.tick()  # bring due retries onto the queues before draining them
-        else:
-            self._scheduler.start()
         for slot in range(self.concurrency):
             self._start_worker(slot)
+        if not self.burst:
+            self._scheduler.start()  # after the workers: its ticks replace dead ones
         return self
 
     def _start_worker(self, slot: int) -> None:
@@ -85,11 +85,13 @@ class WorkerPool:
             log.warning("worker %s lost Redis (%s); the pool restarts it", worker.name, exc)
 
     def _revive_dead_workers(self) -> None:
-        """A worker whose loop ended on an error (Redis went away at a bad moment) is replaced."""
+        """A worker whose loop ended on an error (Redis went away at a bad moment) is replaced; one stopped on
+        request (rq's pubsub `shutdown` command) stays stopped."""
         if self._stopping or self.burst:
             return
-        for slot, thread in enumerate(list(self._threads)):
-            if not thread.is_alive():
+        for slot, (worker, thread) in enumerate(list(zip(self._workers, self._threads))):
+            # a thread not started yet (ident None) is not dead: `start()` may still be bringing it up
+            if thread.ident is not None and not thread.is_alive() and not worker.stopping:
                 log.warning("worker %s stopped unexpectedly; starting a replacement", thread.name)
                 try:
                     self._start_worker(slot)

@@ -62,6 +62,8 @@ class ThreadWorker(SimpleWorker):
         """Finish the current job (if any), then leave `work()`. Safe from any thread."""
         self._stop_requested = True
         self._stop_event.set()
+        if self.pubsub_thread is not None:
+            self.pubsub_thread.stop()  # ends within one poll, while the dequeue poll ends too
 
     @property
     def stopping(self) -> bool:
@@ -72,6 +74,20 @@ class ThreadWorker(SimpleWorker):
 
     def procline(self, message: str) -> None:
         """The process title belongs to the process, not to one of its worker threads."""
+
+    def subscribe(self) -> None:
+        """rq's pubsub thread, polling every second (rq: 60 s) so that it can stop by itself (see `unsubscribe`)."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=POLL_SECONDS, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self) -> None:
+        """rq closes the pubsub connection from this thread while its pubsub thread may still be reading it (EBADF
+        in that thread); here the pubsub thread is told to stop and closes its own connection within one poll."""
+        if self.pubsub_thread is not None:
+            self.pubsub_thread.stop()
+            self.pubsub_thread.join(timeout=POLL_SECONDS + 1)
 
     def handle_payload(self, message: Any) -> None:
         """rq's pubsub commands, made thread-safe: `shutdown` stops this worker (rq would SIGINT the process)."""
