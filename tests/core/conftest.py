@@ -1,0 +1,171 @@
+"""Fixtures for the queue tests: settings that load the test job functions, worker pools in this process and
+headless `memo-desktop worker` processes, all stopped (or killed) after each test.
+
+Timing tests wait on visible state (job status, Redis log lists) with `wait_until`, never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import redis
+
+from memo_desktop.core.config import Settings
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.jobs.client import JobQueue
+from memo_desktop.core.workers.pool import WorkerPool
+from tests.fixtures import jobs as fixture_jobs
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS = fixture_jobs.MODULE  # "tests.fixtures.jobs"
+QUEUE = "file-process"      # a queue every worker serves, whatever the device
+
+
+def job(name: str) -> str:
+    """The dotted name of a test job function."""
+    return f"{JOBS}.{name}"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
+    """Poll until `predicate()` is truthy; returns its value, or fails the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {message or predicate}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    tag: str
+    event: str
+    time: float
+    pid: int
+
+
+def read_log(conn: redis.Redis, key: str) -> list[LogEntry]:
+    """The entries the fixture jobs appended to the Redis list `key` (`<tag> <event> <time> <pid>`)."""
+    entries = []
+    for raw in conn.lrange(key, 0, -1):
+        tag, event, stamp, pid = raw.decode().split(" ")
+        entries.append(LogEntry(tag, event, float(stamp), int(pid)))
+    return entries
+
+
+def state_of(jobs: JobQueue, job_id: str) -> str:
+    return jobs.status(job_id).state.value
+
+
+@pytest.fixture
+def queue_settings(settings: Settings) -> Settings:
+    """The session Redis, the test job functions loadable by workers, no rate limit (tests that need one set it)."""
+    return settings.replace(job_modules=(JOBS,), rate_limit=0)
+
+
+@pytest.fixture
+def make_context(queue_settings):
+    """AppContext factory (closed after the test); `make_context(rate_limit=5)` changes settings."""
+    made: list[AppContext] = []
+
+    def make(**changes: Any) -> AppContext:
+        ctx = AppContext(queue_settings.replace(**changes) if changes else queue_settings)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in reversed(made):
+        ctx.close()
+
+
+@pytest.fixture
+def ctx(make_context) -> AppContext:
+    return make_context()
+
+
+@pytest.fixture
+def start_pool():
+    """Start a worker pool on a context; every pool is stopped after the test (and must stop in time)."""
+    pools: list[WorkerPool] = []
+
+    def start(context: AppContext, **kwargs: Any) -> WorkerPool:
+        pool = context.start_workers(**kwargs)
+        pools.append(pool)
+        return pool
+
+    yield start
+    for pool in pools:
+        pool.stop(timeout=10)
+
+
+class WorkerProcess:
+    """A headless `memo-desktop worker` subprocess with the test job functions loaded; output goes to a file."""
+
+    def __init__(self, popen: subprocess.Popen, name: str, log_path: Path) -> None:
+        self.popen = popen
+        self.name = name
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_started(self, timeout: float = 15.0) -> None:
+        """Wait for the banner the worker prints once its pool runs (its signal handlers are set right after)."""
+        def started() -> bool:
+            if self.popen.poll() is not None:
+                pytest.fail(f"worker {self.name} exited with {self.popen.returncode}:\n{self.output()}")
+            return "memo-desktop worker" in self.output()
+
+        wait_until(started, timeout, message=f"worker {self.name} to start")
+        time.sleep(0.2)  # the banner is printed just before the SIGTERM handler is installed
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.popen.wait(timeout)
+
+
+@pytest.fixture
+def worker_process(redis_url, tmp_path):
+    """Start `memo-desktop worker` subprocesses; any still running after the test is SIGKILLed and reaped."""
+    procs: list[WorkerProcess] = []
+
+    def start(name: str, *args: str, url: str | None = None, env: dict[str, str] | None = None,
+              data_dir: Path | None = None) -> WorkerProcess:
+        directory = data_dir or tmp_path / f"worker-{name}"
+        directory.mkdir(exist_ok=True)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
+        environ.update({"MEMO_JOB_MODULES": JOBS, "MEMO_RATE_LIMIT": "0",
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))})
+        environ.update(env or {})
+        argv = [sys.executable, "-m", "memo_desktop", "--data-dir", str(directory), "--redis-url", url or redis_url,
+                "worker", "--name", name, *args]
+        log_path = tmp_path / f"worker-{name}.log"
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen(argv, cwd=REPO, env=environ, stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        proc = WorkerProcess(popen, name, log_path)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.popen.poll() is None:
+            proc.popen.kill()
+        proc.popen.wait(timeout=10)
