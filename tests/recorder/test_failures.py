@@ -63,7 +63,9 @@ def test_a_device_that_disappears_mid_recording_stops_with_an_error_and_keeps_th
     finally:
         deactivate(saved)
         own_mic.stop()
+        leftovers = own_mic.leftover_processes()
         shutil.rmtree(base, ignore_errors=True)
+    assert not leftovers
     assert result is not None, "the recorder did not notice that its device was gone"
     assert recorder.stop() is result and finished == [result]
     assert result.stop_reason is StopReason.DEVICE_LOST

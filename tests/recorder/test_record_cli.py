@@ -1,0 +1,99 @@
+"""`memo-desktop record` / `devices`: the memo and its upload job exist after a recording, however it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memo_desktop.cli import main
+from memo_desktop.core.context import AppContext
+from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.library import UploadState
+from tests.recorder.test_recovery import _interrupted
+from tests.recorder.audio_checks import noise
+
+pytestmark = [pytest.mark.audio, pytest.mark.timeout(60)]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fields(stdout: str) -> dict[str, str]:
+    out = {}
+    for line in stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key in ("memo", "path", "duration"):
+            out[key] = value
+        elif line.startswith("upload job "):
+            out["job"] = line[len("upload job "):]
+        elif line.startswith("not uploaded: "):
+            out["local"] = line[len("not uploaded: "):]
+    return out
+
+
+def test_record_adds_the_memo_and_queues_its_upload(mic, settings, capsys):
+    _interrupted(settings.audio_dir, "rec-20261128-100000-abcdef", noise(0.5), 0, title="from the crash")
+    rc = main(["--data-dir", str(settings.data_dir), "--redis-url", settings.redis_url,
+               "record", "--seconds", "0.5", "--title", "CLI memo"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "recovered memo rec-20261128-100000-abcdef" in out
+    fields = _fields(out)
+    ctx = AppContext(settings)
+    try:
+        memo = ctx.library.get(fields["memo"])
+        assert memo.title == "CLI memo" and not memo.recovered
+        assert memo.duration == pytest.approx(0.5, abs=0.01) and fields["duration"] == "0.5 s"
+        assert str(memo.audio_path) == fields["path"] and memo.audio_path.exists()
+        assert memo.upload_state is UploadState.QUEUED and memo.job_id == fields["job"]
+        assert ctx.jobs.status(fields["job"]).state is JobState.WAITING
+        recovered = ctx.library.get("rec-20261128-100000-abcdef")
+        assert recovered.recovered and recovered.title == "from the crash" and recovered.job_id
+        assert not list(settings.audio_dir.glob("*.recording.*"))
+    finally:
+        ctx.close()
+
+
+def test_record_keeps_the_memo_local_when_redis_is_down(mic, data_dir, capsys):
+    rc = main(["--data-dir", str(data_dir), "--redis-url", "redis://127.0.0.1:1/0", "record", "--seconds", "0.3"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    fields = _fields(out)
+    assert "job" not in fields and "kept local" in fields["local"]
+    assert Path(fields["path"]).exists()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_recording_and_keeps_the_memo(mic, settings, stop_signal):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memo_desktop", "--data-dir", str(settings.data_dir), "--redis-url",
+         settings.redis_url, "record", "--title", "stopped by a signal"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "recording from" in line, line + proc.stderr.read()
+        os.kill(proc.pid, stop_signal)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    fields = _fields(out)
+    ctx = AppContext(settings)
+    try:
+        memo = ctx.library.get(fields["memo"])
+        assert memo.title == "stopped by a signal" and memo.job_id == fields["job"]
+    finally:
+        ctx.close()
+
+
+def test_devices_lists_the_default_input_as_json(mic, capsys):
+    assert main(["devices", "--json"]) == 0
+    inputs = json.loads(capsys.readouterr().out)
+    assert [d["is_default"] for d in inputs].count(True) == 1
+    assert {"index", "name", "host_api", "max_input_channels", "default_sample_rate"} <= set(inputs[0])
