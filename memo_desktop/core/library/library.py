@@ -90,7 +90,9 @@ class Library:
                              tuple(row.values()))
                 return self._get(conn, memo_id)
         except BaseException:
-            if not move:  # a moved recording stays in the audio dir for the recovery pass; a copy is ours to remove
+            # A moved recording stays in the audio dir for the recovery pass; a copy is ours to remove, unless
+            # another process added the same id meanwhile (the file is then its memo's audio).
+            if not move and not self._exists(memo_id):
                 dest.unlink(missing_ok=True)
             raise
 
