@@ -124,10 +124,22 @@ class App:
 
 
 @pytest.fixture
-def app(proc_settings) -> Iterator[App]:
-    made = App(proc_settings)
-    yield made
-    made.close()
+def make_app(proc_settings) -> Iterator[Callable[..., App]]:
+    """App factory: `make_app(auto_analyze=True)` changes settings; every app is stopped after the test."""
+    made: list[App] = []
+
+    def make(**changes: Any) -> App:
+        made.append(App(proc_settings.replace(**changes)))
+        return made[-1]
+
+    yield make
+    for each in reversed(made):
+        each.close()
+
+
+@pytest.fixture
+def app(make_app) -> App:
+    return make_app()
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -140,9 +152,10 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_cli(settings: Settings, *args: str, data_dir: Path | None = None, timeout: float = 120.0
-            ) -> subprocess.CompletedProcess:
+def run_cli(settings: Settings, *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """`memo-desktop --data-dir ... --redis-url ... --s3-endpoint ... <args>` as a user (or a service) runs it."""
     argv = [sys.executable, "-m", "memo_desktop", "--data-dir", str(data_dir or settings.data_dir),
             "--redis-url", settings.redis_url, "--s3-endpoint", settings.s3_endpoint, *args]
-    return subprocess.run(argv, cwd=REPO, env=worker_environment(settings), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(argv, cwd=REPO, env={**worker_environment(settings), **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
