@@ -48,6 +48,7 @@ class ConnectionStatusWidget(QWidget):
         layout.setSpacing(14)
         for indicator in self.indicators.values():
             layout.addWidget(indicator)
+        layout.addStretch(1)
 
     def set_state(self, state: ConnectionState) -> None:
         indicator = self.indicators.get(state.service)

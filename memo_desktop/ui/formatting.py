@@ -32,3 +32,13 @@ def format_timestamp(epoch: float | None) -> str:
     if not epoch:
         return ""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
+
+
+def format_recent(epoch: float | None) -> str:
+    """The time alone for today (job lists are mostly about now), the date and time otherwise."""
+    if not epoch:
+        return ""
+    then = time.localtime(epoch)
+    if time.strftime("%Y-%m-%d", then) == time.strftime("%Y-%m-%d"):
+        return time.strftime("%H:%M:%S", then)
+    return time.strftime("%Y-%m-%d %H:%M", then)

@@ -149,6 +149,9 @@ class MainWindow(QMainWindow):
         splitter = self._ui_state.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+        else:  # the library needs room for titles; the queue panel's columns are narrow numbers
+            width = self.width()
+            self.splitter.setSizes([width * 44 // 100, width * 56 // 100])
 
     def save_geometry(self) -> None:
         self._ui_state.setValue("window/geometry", self.saveGeometry())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon
 
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
@@ -42,6 +42,13 @@ def _upload_progress(item: MemoItem) -> int | None:
     return item.upload_progress
 
 
+_STATE_COLOURS = {UploadState.UPLOADED: QColor("#188038"), UploadState.FAILED: QColor("#b3261e")}
+
+
+def _upload_colour(item: MemoItem) -> QColor | None:
+    return _STATE_COLOURS.get(item.memo.upload_state)
+
+
 def _upload_tooltip(item: MemoItem) -> str:
     memo = item.memo
     parts = [f"upload: {memo.upload_state.value}"]
@@ -75,7 +82,8 @@ class MemoTableModel(RowTableModel[MemoItem]):
         Column("Date", lambda i: format_timestamp(i.memo.created_at)),
         Column("Duration", lambda i: format_duration(i.memo.duration), align=RIGHT),
         Column("Size", lambda i: format_size(i.memo.size), align=RIGHT),
-        Column("Upload", _upload_text, align=CENTER, progress=_upload_progress, tooltip=_upload_tooltip),
+        Column("Upload", _upload_text, align=CENTER, progress=_upload_progress, tooltip=_upload_tooltip,
+               foreground=_upload_colour),
     )
 
     def __init__(self, parent=None) -> None:

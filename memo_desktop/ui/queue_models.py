@@ -10,10 +10,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
+from PySide6.QtGui import QColor
+
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot, JobRow, QueueCounts, WorkerRow
-from memo_desktop.ui.formatting import format_timestamp
+from memo_desktop.ui.formatting import format_recent
 from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
 
 # The job states a user can list (each one is a Redis list or sorted set, so a page costs the same at any size).
@@ -57,14 +59,18 @@ def _progress(row: JobRow) -> int | None:
     return row.progress if row.state is JobState.ACTIVE else None
 
 
+_STATE_COLOURS = {JobState.COMPLETED: QColor("#188038"), JobState.FAILED: QColor("#b3261e"),
+                  JobState.ACTIVE: QColor("#1a73e8")}
+
+
 class JobTableModel(RowTableModel[JobRow]):
     columns = (
         Column("Job", lambda r: r.title or r.job_id, tooltip=lambda r: r.job_id),
-        Column("State", lambda r: r.state.value, align=CENTER),
+        Column("State", lambda r: r.state.value, align=CENTER, foreground=lambda r: _STATE_COLOURS.get(r.state)),
         Column("Attempts", _attempts, align=CENTER),
         Column("Progress", lambda r: f"{r.progress}%", align=CENTER, progress=_progress),
         Column("Worker", lambda r: r.worker.rsplit(".", 2)[0] if r.worker else ""),
-        Column("Enqueued", lambda r: format_timestamp(r.enqueued_at)),
+        Column("Enqueued", lambda r: format_recent(r.enqueued_at)),
         Column("Error", lambda r: r.error, tooltip=lambda r: r.error),
     )
 

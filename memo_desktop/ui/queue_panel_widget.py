@@ -100,7 +100,7 @@ class QueuePanelWidget(QWidget):
         self.jobs_model = JobTableModel(self)
         self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
         self.jobs_table.selection_changed.connect(self._update_buttons)
-        for column, width in enumerate((260, 80, 70, 110, 140, 120)):
+        for column, width in enumerate((260, 70, 64, 100, 120, 80)):
             self.jobs_table.setColumnWidth(column, width)
 
         self.workers_model = WorkerTableModel(self)

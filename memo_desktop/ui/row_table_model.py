@@ -33,6 +33,7 @@ class Column(Generic[Row]):
     progress: Callable[[Row], int | None] | None = None
     tooltip: Callable[[Row], str] | None = None
     decoration: Callable[[Row], Any] | None = None  # a QIcon (or None)
+    foreground: Callable[[Row], Any] | None = None  # a QColor (or None for the palette's text colour)
 
 
 class RowTableModel(QAbstractTableModel, Generic[Row]):
@@ -121,6 +122,8 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             return column.tooltip(row) if column.tooltip else None
         if role == Qt.ItemDataRole.DecorationRole:
             return column.decoration(row) if column.decoration else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return column.foreground(row) if column.foreground else None
         if role == ROW_ROLE:
             return row
         if role == KEY_ROLE:
