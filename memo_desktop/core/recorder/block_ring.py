@@ -3,7 +3,8 @@
 Single producer, single consumer, preallocated: the callback copies each block into the next free slot and
 publishes it by bumping `_pushed`; the writer reads slots up to that count and frees them by bumping `_popped`.
 Each counter has exactly one writer and a Python int rebinding is atomic under the GIL, so neither side ever
-waits. When the writer falls so far behind that every slot is taken, the callback drops the block and counts it:
+waits. The copy is a bytes-level memoryview assignment, a memcpy that keeps the GIL: a numpy copy of a block this
+size releases the GIL and may then wait milliseconds to get it back (see `level`). When the writer falls so far behind that every slot is taken, the callback drops the block and counts it:
 it must never block, and a dropped block is reported, not hidden.
 """
 
@@ -20,6 +21,9 @@ class BlockRing:
         self.block_frames = block_frames
         self._slots = np.zeros((capacity, block_frames, channels), dtype=dtype)
         self._frames = np.zeros(capacity, dtype=np.int64)
+        self._dtype = self._slots.dtype
+        self._frame_bytes = channels * self._slots.itemsize
+        self._slot_bytes = [memoryview(self._slots[i]).cast("B") for i in range(capacity)]
         self._pushed = 0  # written by the producer only
         self._popped = 0  # written by the consumer only
         self.dropped_blocks = 0  # producer only
@@ -33,7 +37,11 @@ class BlockRing:
             self.dropped_frames += frames
             return False
         slot = self._pushed % self.capacity
-        self._slots[slot, :frames] = block[:frames]
+        if block.dtype == self._dtype and block.flags.c_contiguous:
+            nbytes = frames * self._frame_bytes
+            self._slot_bytes[slot][:nbytes] = memoryview(block).cast("B")[:nbytes]
+        else:  # not what PortAudio hands us; correct, just slower
+            self._slots[slot, :frames] = block[:frames]
         self._frames[slot] = frames
         self._pushed += 1  # publish only after the copy is complete
         return True
