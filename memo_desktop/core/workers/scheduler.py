@@ -15,6 +15,7 @@ import time
 import redis
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
+from rq.scripts import ACQUIRE_OR_REFRESH_LOCK_SCRIPT
 from rq.serializers import JSONSerializer
 from rq.utils import current_timestamp
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 REAP_SECONDS = 5.0
 RELOCK_SECONDS = 10.0
+# rq leases a scheduler lock for interval + 60 s: a SIGKILLed pool would keep its queues unscheduled and unreaped
+# for a minute. Ticks refresh the lease every second, so a short one is safe and hands the queues over quickly.
+LOCK_TTL_SECONDS = 15
 
 
 class Scheduler:
@@ -37,6 +41,7 @@ class Scheduler:
                                logging_level=logging.WARNING)
         self._last_reap = 0.0
         self._last_lock = 0.0
+        self._lock_script = connection.register_script(ACQUIRE_OR_REFRESH_LOCK_SCRIPT)
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -47,6 +52,7 @@ class Scheduler:
         if not self._rq.acquired_locks:
             return
         self._rq.heartbeat()
+        self._shorten_lock_leases()
         self._enqueue_due_jobs()
         if now - self._last_reap >= REAP_SECONDS:
             self._reap_abandoned_jobs()
@@ -58,6 +64,13 @@ class Scheduler:
             self._rq.register_death()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("scheduler: could not release its locks (%s); they expire by themselves", exc)
+
+    def _shorten_lock_leases(self) -> None:
+        with self._connection.pipeline() as pipe:
+            for name in self._rq.acquired_locks:
+                self._lock_script(keys=[RQScheduler.get_locking_key(name)], args=[self._rq.name, LOCK_TTL_SECONDS],
+                                  client=pipe)
+            pipe.execute()
 
     def _enqueue_due_jobs(self) -> None:
         due: dict[str, list[str]] = {}

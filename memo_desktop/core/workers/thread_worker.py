@@ -117,7 +117,7 @@ class ThreadWorker(SimpleWorker):
                         return None
                     self._stop_event.wait(POLL_SECONDS)
                     continue
-                token = self._limiter.acquire(self._stop_event)
+                token = self._limiter.acquire(self._stop_event, hold=0 if burst else POLL_SECONDS)
                 if token is None:
                     return None
                 result = self.queue_class.dequeue_any(
@@ -125,6 +125,7 @@ class ThreadWorker(SimpleWorker):
                     serializer=self.serializer, death_penalty_class=self.death_penalty_class)
                 backoff = 0.5
                 if result is not None:
+                    self._limiter.started(token)
                     return result
                 self._limiter.release(token)
                 if burst:
