@@ -138,3 +138,16 @@ def test_a_recorder_records_once(mic, rec_settings):
     recorder.stop()
     with pytest.raises(Exception, match="already been used"):
         recorder.start()
+
+
+def test_request_stop_returns_at_once_and_the_hook_delivers_the_result(mic, rec_settings):
+    """The GUI's way: never wait on the recorder; the result arrives through on_finished (on the writer thread)."""
+    finished = []
+    recorder = Recorder(rec_settings, on_finished=finished.append)
+    recorder.start()
+    assert wait_until(lambda: recorder.elapsed > 0.2, timeout=5)
+    started = time.perf_counter()
+    recorder.request_stop()
+    assert time.perf_counter() - started < 0.01
+    assert wait_until(lambda: bool(finished), timeout=5)
+    assert recorder.stop() is finished[0] and finished[0].stop_reason is StopReason.STOPPED

@@ -97,3 +97,16 @@ def test_devices_lists_the_default_input_as_json(mic, capsys):
     inputs = json.loads(capsys.readouterr().out)
     assert [d["is_default"] for d in inputs].count(True) == 1
     assert {"index", "name", "host_api", "max_input_channels", "default_sample_rate"} <= set(inputs[0])
+
+
+def test_record_without_a_matching_device_fails_clearly(mic, data_dir, capsys):
+    rc = main(["--data-dir", str(data_dir), "--redis-url", "redis://127.0.0.1:1/0", "record", "--device", "nope"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "memo-desktop: error: no input device matches 'nope'; available inputs:" in err
+
+
+def test_devices_marks_the_default_input(mic, capsys):
+    assert main(["devices"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("* ") for line in lines) == 1

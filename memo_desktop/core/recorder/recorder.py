@@ -179,17 +179,23 @@ class Recorder:
                 self._paused = False
                 self._state = RecorderState.RECORDING
 
-    def stop(self, timeout: float | None = 30.0) -> RecordingResult:
-        """End the recording (or collect one that ended by itself), wait for the file to be final, return it.
-
-        Re-raises, in the caller's thread, an exception from the `on_finished` hook (the recording is then left
-        for the recovery pass, so it is not lost) or a failure of the writer thread itself.
-        """
+    def request_stop(self) -> None:
+        """Ask the recording to end and return at once (for the GUI thread, which must not wait): the writer
+        finalises the file and then calls `on_finished`; call `stop()` after that to join the thread."""
         with self._control:
             if self._state is RecorderState.IDLE:
                 raise RecorderError("the recorder was never started")
             self._stop_requested.set()
-            thread = self._thread
+
+    def stop(self, timeout: float | None = None) -> RecordingResult:
+        """End the recording (or collect one that ended by itself), wait for the file to be final, return it.
+
+        The wait includes the `on_finished` hook (adding to the library hashes the file). Re-raises, in the
+        caller's thread, an exception from that hook (the recording is then left for the recovery pass, so it is
+        not lost) or a failure of the writer thread itself.
+        """
+        self.request_stop()
+        thread = self._thread
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
@@ -197,7 +203,10 @@ class Recorder:
         return self._outcome()
 
     def wait(self, timeout: float | None = None) -> RecordingResult | None:
-        """Block until the recording ends by itself (maximum duration, error); None on timeout."""
+        """Block until the recording ends by itself (maximum duration, error); None on timeout.
+
+        Like `stop()`, re-raises an exception of the `on_finished` hook or of the writer thread.
+        """
         if not self._done.wait(timeout):
             return None
         if self._thread is not None:
