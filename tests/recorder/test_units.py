@@ -103,3 +103,25 @@ def test_the_result_message_reports_losses_and_errors():
     assert "2 input overflow(s)" in lossy.message and "3 dropped block(s) (0.06 s)" in lossy.message
     failed = RecordingResult(**base, stop_reason=StopReason.DISK_FULL, error=RecorderError("the disk is full"))
     assert not failed.ok and failed.message.startswith("the disk is full")
+
+
+class _Status:
+    def __init__(self, input_overflow: bool) -> None:
+        self.input_overflow = input_overflow
+
+
+def test_the_callback_counts_overflows_and_drops_instead_of_blocking(tmp_path):
+    """The callback alone (no stream): PortAudio's overflow flag is counted, a full queue drops and counts."""
+    from memo_desktop.core.config import Settings
+    from memo_desktop.core.recorder import Recorder
+
+    recorder = Recorder(Settings(data_dir=tmp_path), queue_seconds=0.0)  # the smallest ring: 4 blocks
+    block = np.full((960, 1), 1000, dtype=np.int16)
+    recorder._on_audio(block, 960, None, _Status(input_overflow=True))
+    for _ in range(5):
+        recorder._on_audio(block, 960, None, _Status(input_overflow=False))
+    assert recorder.overflows == 1
+    assert recorder.dropped_blocks == 2  # 6 blocks into 4 slots, nobody draining
+    assert recorder.elapsed == pytest.approx(4 * 960 / 48000)
+    assert recorder.level.peak_dbfs == pytest.approx(20 * np.log10(1000 / 32768))
+    assert recorder.callback_timings.count == 6
