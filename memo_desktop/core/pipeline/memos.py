@@ -12,6 +12,7 @@ from memo_desktop.core.jobs.client import LIVE_STATUSES
 from memo_desktop.core.jobs.contract import OPERATIONS, QueueKind
 from memo_desktop.core.library import Memo, UploadState
 from memo_desktop.core.library.audio_file import file_sha256
+from memo_desktop.core.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,6 @@ def _job_is_live(ctx: AppContext, job_id: str) -> bool:
     return job is not None and job.get_status(refresh=False) in LIVE_STATUSES
 
 
-def memo_prefix(memo_id: str) -> str:
-    return f"memos/{memo_id}/"
-
-
 def delete_memo(ctx: AppContext, memo_id: str) -> str | None:
     """Delete a memo here and queue the deletion of its objects; returns the delete job's id (None if none needed).
 
@@ -104,7 +101,7 @@ def delete_memo(ctx: AppContext, memo_id: str) -> str | None:
     memo = ctx.library.get(memo_id)
     job_id = None
     if memo.object_key or any(v.object_key for v in memo.variants) or memo.upload_state is UploadState.UPLOADING:
-        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": memo_prefix(memo.id)})
+        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": ObjectStore.memo_prefix(memo.id)})
     ctx.library.delete(memo_id)
     return job_id
 

@@ -36,8 +36,10 @@ def run_upload(ctx: AppContext, payload: dict[str, Any], progress: ProgressRepor
             raise PermanentJobError(f"{path} changed since its upload was queued (content hash differs)")
         store = ctx.object_store
         key = store.object_key_for(memo_id, payload["sha256"], path.suffix.lstrip("."))
-        if not store.has_object(key, payload["size"]):  # a retried or repeated upload never duplicates data
-            store.upload(path, key, content_type=payload["mimeType"], progress=progress.fraction)
+        # a retried or repeated upload never duplicates data: same key, and skipped when the content is there
+        if not store.has_object(key, payload["size"], payload["sha256"]):
+            store.upload(path, key, content_type=payload["mimeType"], sha256=payload["sha256"],
+                         progress=progress.fraction)
         url = store.presigned_url(key)
     except StorageAuthError as exc:
         library.set_upload_state(memo_id, UploadState.FAILED, error=str(exc))
