@@ -147,14 +147,16 @@ def worker_process(redis_url, tmp_path):
     procs: list[WorkerProcess] = []
 
     def start(name: str, *args: str, url: str | None = None, env: dict[str, str] | None = None,
-              data_dir: Path | None = None) -> WorkerProcess:
+              data_dir: Path | None = None, embedded_redis: bool = False) -> WorkerProcess:
+        """`url` defaults to the session Redis; `embedded_redis` lets the worker start or reuse its own."""
         directory = data_dir or tmp_path / f"worker-{name}"
         directory.mkdir(exist_ok=True)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
         environ.update({"MEMO_JOB_MODULES": JOBS, "MEMO_RATE_LIMIT": "0",
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))})
         environ.update(env or {})
-        argv = [sys.executable, "-m", "memo_desktop", "--data-dir", str(directory), "--redis-url", url or redis_url,
+        redis_args = [] if embedded_redis else ["--redis-url", url or redis_url]
+        argv = [sys.executable, "-m", "memo_desktop", "--data-dir", str(directory), *redis_args,
                 "worker", "--name", name, *args]
         log_path = tmp_path / f"worker-{name}.log"
         with open(log_path, "wb") as log:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import redis
@@ -45,8 +46,40 @@ def socket_path(root: Path) -> Path:
     return short_dir / f"{digest}.sock"
 
 
+# Leases are per process (a file named after the pid), but one process may hold several: two AppContexts on one
+# data dir. Without a count, the first to close would stop the server under the other.
+_holds: dict[Path, int] = {}
+_holds_lock = threading.Lock()
+
+
 class RedisServer(ManagedService):
     name = "redis"
+
+    def acquire(self, pinned: bool = False) -> str:
+        address = super().acquire(pinned)
+        if not pinned:
+            with _holds_lock:
+                _holds[self._hold_key] = _holds.get(self._hold_key, 0) + 1
+        return address
+
+    def release(self, pinned: bool = False) -> None:
+        """Drop one of this process's holds; the process's lease goes with the last one."""
+        if not pinned:
+            with _holds_lock:
+                left = _holds.pop(self._hold_key, 0) - 1
+                if left > 0:
+                    _holds[self._hold_key] = left
+                    return
+        super().release(pinned)
+
+    def stop(self) -> None:
+        with _holds_lock:
+            _holds.pop(self._hold_key, None)
+        super().stop()
+
+    @property
+    def _hold_key(self) -> Path:
+        return self.root.resolve()
 
     def _prepare(self) -> tuple[list[str], dict[str, str] | None, str]:
         sock = socket_path(self.root)
