@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
+from memo_desktop.core.audio.chunks import mono_pieces
 from memo_desktop.core.config import Settings
-from memo_desktop.core.errors import BadProcessOptions, TranscriptionUnavailable
+from memo_desktop.core.errors import BadProcessOptions, CorruptAudio, TranscriptionUnavailable
 from memo_desktop.core.transcribe.setup import INSTALL_HINT, resolve_model_path
 from memo_desktop.core.transcribe.transcript import Segment, Transcript
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 FractionProgress = Callable[[float], None]  # 0.0 .. 1.0 of the audio transcribed
+WHISPER_RATE = 16000  # what Whisper models take
+CUT_SEARCH_SECONDS = 20.0  # a piece ends at the quietest moment of its last 20 s
+PROMPT_CHARS = 200  # how much of the previous piece's text primes the next one
 
 
 class TranscriptionEngine(Protocol):
@@ -37,6 +41,7 @@ class WhisperOptions:
     threads: int  # 0: CTranslate2's default
     vad: bool = False  # skip long silences with the silero VAD that ships inside faster-whisper
     compute_type: str = "int8"  # fastest on CPUs, with no measurable WER cost on tiny.en (FIELD-NOTES)
+    piece_seconds: float = 600.0  # longest piece handed to the model: 10 min is ~38 MB of 16 kHz samples
 
     @classmethod
     def from_settings(cls, settings: Settings, overrides: Mapping[str, Any] | None = None) -> WhisperOptions:
@@ -59,25 +64,45 @@ class WhisperOptions:
 
 
 class FasterWhisperEngine:
+    """Whisper through faster-whisper, fed by our own streaming decoder in pieces of at most `piece_seconds`, cut in
+    quiet moments: memory stays bounded for a 2 h memo (faster-whisper given a path decodes all of it at once,
+    ~460 MB of samples plus features), and each piece is primed with the end of the previous piece's text."""
+
     def __init__(self, options: WhisperOptions) -> None:
         self.options = options
 
     def transcribe(self, path: Path, progress: FractionProgress | None = None) -> Transcript:
         model = _load_model(self.options.model_path, self.options.threads, self.options.compute_type)
-        segments, info = model.transcribe(str(path), language=self.options.language, beam_size=self.options.beam_size,
-                                          vad_filter=self.options.vad)
-        collected = []
-        # `segments` is a generator: decoding happens while we iterate, so progress follows the audio position
-        for segment in segments:
-            # Whisper may place the last timestamp a little past the end of the audio; players dislike that
-            end = min(segment.end, info.duration) if info.duration > 0 else segment.end
-            collected.append(Segment(start=min(segment.start, end), end=end, text=segment.text.strip()))
-            if progress and info.duration > 0:
-                progress(min(1.0, segment.end / info.duration))
+        language = self.options.language
+        collected: list[Segment] = []
+        prompt: str | None = None
+        covered = 0.0
+        for piece in mono_pieces(path, WHISPER_RATE, self.options.piece_seconds, CUT_SEARCH_SECONDS):
+            length = len(piece.samples) / WHISPER_RATE
+            if length == 0:
+                continue
+            expected = max(piece.total_seconds, piece.start + length)
+            segments, info = model.transcribe(piece.samples, language=language, beam_size=self.options.beam_size,
+                                              vad_filter=self.options.vad, initial_prompt=prompt)
+            language = language or info.language  # detected once, on the first piece, then kept
+            texts = []
+            # `segments` is a generator: decoding happens while we iterate, so progress follows the audio position
+            for segment in segments:
+                # Whisper may place the last timestamp a little past the end of its input; players dislike that
+                end = min(segment.end, length)
+                collected.append(Segment(piece.start + min(segment.start, end), piece.start + end,
+                                         segment.text.strip()))
+                texts.append(segment.text.strip())
+                if progress:
+                    progress(min(1.0, (piece.start + end) / expected))
+            prompt = " ".join(texts)[-PROMPT_CHARS:] or None
+            covered = piece.start + length
+        if covered == 0:
+            raise CorruptAudio(f"{path.name}: the file holds no audio (0 frames)")
         if progress:
             progress(1.0)
-        return Transcript(segments=tuple(collected), language=info.language or (self.options.language or ""),
-                          duration=info.duration, model=str(self.options.model_path))
+        return Transcript(segments=tuple(collected), language=language or "", duration=covered,
+                          model=str(self.options.model_path))
 
 
 def create_engine(settings: Settings, options: Mapping[str, Any] | None = None) -> TranscriptionEngine:
