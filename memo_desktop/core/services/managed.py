@@ -170,6 +170,7 @@ class ManagedService(ABC):
     def _terminate(self, pid: int, grace: float = 10.0) -> None:
         try:
             os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # a stopped (SIGSTOPped) service handles its SIGTERM only once resumed
         except ProcessLookupError:
             return
         deadline = time.monotonic() + grace
