@@ -70,7 +70,8 @@ class PhaseReport:
               + (f"; load: {self.load_note}" if self.load_note else ""))
         print(f"  dropped blocks            {self.dropped_blocks}   (target 0)")
         print(f"  input overflows           {self.overflows}   (target 0)")
-        print(f"  callback duration         p50 {self.p50_us:.1f} us, p99 {self.p99_us:.1f} us, max {self.max_us:.1f} us"
+        print(f"  callback duration         p50 {self.p50_us:.1f} us, p99 {self.p99_us:.1f} us, "
+              f"max {self.max_us:.1f} us"
               f"   (target p99 < 1000 us)")
         print(f"  callback start interval   p99 {self.interval_p99_ms:.1f} ms, max {self.interval_max_ms:.1f} ms"
               f"   (nominal 20 ms)")
@@ -110,7 +111,7 @@ def record_phase(name: str, settings: Settings, seconds: float, load: Callable[[
         callback_cpu=recorder.callback_timings.total_seconds, load_note=load_note[0] if load_note else "")
 
 
-# -- loads ---------------------------------------------------------------------------------------------------------------
+# -- loads --------------------------------------------------------------------------------------------------------------
 def make_files(folder: Path, count: int, megabytes: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     block = np.random.default_rng(1).integers(0, 256, CHUNK, dtype=np.uint8).tobytes()
@@ -125,7 +126,8 @@ def make_files(folder: Path, count: int, megabytes: int) -> list[Path]:
     return paths
 
 
-def run_threads(files: list[Path], work: Callable[[int, Path], None], stop: threading.Event) -> tuple[int, float, float]:
+def run_threads(files: list[Path], work: Callable[[int, Path], None],
+                stop: threading.Event) -> tuple[int, float, float]:
     """Each thread repeats `work` on its file until `stop`; returns (completed runs, bytes moved, seconds)."""
     done = [0] * len(files)
     errors: list[BaseException] = []
@@ -175,7 +177,7 @@ def cpu_io_load(files: list[Path], scratch: Path) -> Callable[[threading.Event],
     return load
 
 
-# -- main ----------------------------------------------------------------------------------------------------------------
+# -- main ---------------------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="recording under load (default 60)")

@@ -30,7 +30,8 @@ def _leftovers(settings: Settings) -> list[str]:
 
 def test_a_device_name_that_does_not_exist_is_a_clear_error(mic, rec_settings):
     recorder = Recorder(rec_settings, device="no-such-microphone")
-    with pytest.raises(NoInputDevice, match="no input device matches 'no-such-microphone'; available inputs: .*default"):
+    with pytest.raises(NoInputDevice,
+                       match="no input device matches 'no-such-microphone'; available inputs: .*default"):
         recorder.start()
     assert _leftovers(rec_settings) == []
 

@@ -4,8 +4,10 @@ Single producer, single consumer, preallocated: the callback copies each block i
 publishes it by bumping `_pushed`; the writer reads slots up to that count and frees them by bumping `_popped`.
 Each counter has exactly one writer and a Python int rebinding is atomic under the GIL, so neither side ever
 waits. The copy is a bytes-level memoryview assignment, a memcpy that keeps the GIL: a numpy copy of a block this
-size releases the GIL and may then wait milliseconds to get it back (see `level`). When the writer falls so far behind that every slot is taken, the callback drops the block and counts it:
-it must never block, and a dropped block is reported, not hidden.
+size releases the GIL and may then wait milliseconds to get it back (see `level`).
+
+When the writer falls so far behind that every slot is taken, the callback drops the block and counts it: it must
+never block, and a dropped block is reported, not hidden.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ class RecordingPaths:
     @classmethod
     def for_final(cls, final: Path) -> RecordingPaths:
         stem = final.with_suffix("")
-        return cls(final=final, in_progress=Path(f"{stem}{IN_PROGRESS_SUFFIX}"), sidecar=Path(f"{stem}{SIDECAR_SUFFIX}"))
+        return cls(final=final, in_progress=Path(f"{stem}{IN_PROGRESS_SUFFIX}"),
+                   sidecar=Path(f"{stem}{SIDECAR_SUFFIX}"))
 
     @classmethod
     def new_in(cls, audio_dir: Path, now: datetime) -> RecordingPaths:
