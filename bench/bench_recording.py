@@ -111,7 +111,7 @@ def record_phase(name: str, settings: Settings, seconds: float, load: Callable[[
         callback_cpu=recorder.callback_timings.total_seconds, load_note=load_note[0] if load_note else "")
 
 
-# -- loads --------------------------------------------------------------------------------------------------------------
+# -- loads -------------------------------------------------------------------------------------------------------------
 def make_files(folder: Path, count: int, megabytes: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     block = np.random.default_rng(1).integers(0, 256, CHUNK, dtype=np.uint8).tobytes()
@@ -177,7 +177,7 @@ def cpu_io_load(files: list[Path], scratch: Path) -> Callable[[threading.Event],
     return load
 
 
-# -- main ---------------------------------------------------------------------------------------------------------------
+# -- main --------------------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="recording under load (default 60)")
