@@ -60,6 +60,9 @@ class QueuePanelWidget(QWidget):
         self._request_snapshot = request_snapshot
         self._offset = 0
         self._snapshot: HealthSnapshot | None = None
+        # what the job list shows; the combos mirror it (the queue may be chosen before the first snapshot lists it)
+        self._queue = ""
+        self._state = JobState.ACTIVE
 
         self.connection = ConnectionStatusWidget(self)
 
@@ -165,11 +168,11 @@ class QueuePanelWidget(QWidget):
             return
         names = sorted(snapshot.queues)
         if [self.queue_combo.itemText(i) for i in range(self.queue_combo.count())] != names:
-            current = self.queue_combo.currentText()
             self.queue_combo.clear()
             self.queue_combo.addItems(names)
-            if current in names:
-                self.queue_combo.setCurrentText(current)
+            if self._queue not in names:
+                self._queue = next((n for n in names if n.startswith("file-upload")), names[0] if names else "")
+            self.queue_combo.setCurrentText(self._queue)
             self.reload_page()
         elif previous is None or self._shown_count(previous) != self._shown_count(snapshot):
             self.reload_page()  # jobs entered or left the shown state without an event we saw (retention, ...)
@@ -185,17 +188,18 @@ class QueuePanelWidget(QWidget):
     # -- the job page -------------------------------------------------------------------------------------------------
     @property
     def queue(self) -> str:
-        return self.queue_combo.currentText()
+        return self._queue
 
     @property
     def state(self) -> JobState:
-        return JobState(self.state_combo.currentData())  # Qt hands the str-enum back as a plain str
+        return self._state
 
     def show_jobs(self, queue: str, state: JobState) -> None:
+        self._queue, self._state, self._offset = queue, state, 0
         self.queue_combo.setCurrentText(queue)
         self.state_combo.setCurrentIndex(LISTABLE_STATES.index(state))
-        self._offset = 0
         self.reload_page()
+        self._update_buttons()
 
     def reload_page(self) -> None:
         self._reload_timer.start()
@@ -227,9 +231,8 @@ class QueuePanelWidget(QWidget):
             self.show_jobs(row.name, state)
 
     def _on_filter_combo_activated(self, _index: int) -> None:
-        self._offset = 0
-        self.reload_page()
-        self._update_buttons()
+        # Qt hands the str-enum back as a plain str
+        self.show_jobs(self.queue_combo.currentText(), JobState(self.state_combo.currentData()))
 
     def _on_prev_button_clicked(self) -> None:
         self._offset = max(0, self._offset - PAGE_SIZE)

@@ -1,0 +1,52 @@
+"""The one background runner: results on the GUI thread, latest-wins keys, errors never lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from memo_desktop.core.errors import LibraryError
+from memo_desktop.ui.background import BackgroundRunner
+
+
+def test_results_arrive_on_the_gui_thread(qtbot):
+    runner = BackgroundRunner()
+    seen = []
+    runner.submit(lambda: threading.current_thread().name, on_result=lambda v: seen.append(
+        (v, threading.current_thread() is threading.main_thread())))
+    qtbot.waitUntil(lambda: bool(seen))
+    worker_thread, on_main = seen[0]
+    assert worker_thread != threading.main_thread().name and on_main
+    assert runner.wait_for_done(2)
+
+
+def test_a_newer_task_with_the_same_key_wins(qtbot):
+    runner = BackgroundRunner()
+    shown = []
+    runner.submit(lambda: time.sleep(0.3) or "old", key="list", on_result=shown.append)
+    runner.submit(lambda: "new", key="list", on_result=shown.append)
+    qtbot.waitUntil(lambda: runner.active_count == 0)
+    assert shown == ["new"]
+    assert runner.wait_for_done(2)
+
+
+def test_unhandled_errors_are_reported_not_swallowed(qtbot):
+    runner = BackgroundRunner()
+
+    def fails():
+        raise LibraryError("the memo library is busy")
+
+    with qtbot.waitSignal(runner.task_failed) as blocker:
+        runner.submit(fails)
+    assert blocker.args == ["the memo library is busy"]
+    handled = []
+    runner.submit(fails, on_error=handled.append)
+    qtbot.waitUntil(lambda: bool(handled))
+    assert isinstance(handled[0], LibraryError)
+    assert runner.wait_for_done(2)
+
+
+def test_a_closed_runner_refuses_new_work(qtbot):
+    runner = BackgroundRunner()
+    runner.close()
+    assert runner.submit(lambda: 1) == 0
