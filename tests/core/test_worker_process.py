@@ -42,10 +42,11 @@ def test_rate_limit_holds_across_two_worker_processes(ctx, worker_process, redis
     assert 0.8 * limit <= rate <= 1.05 * limit, f"overall rate {rate:.2f}/s"
 
 
-def test_job_of_a_killed_worker_process_completes_on_another(ctx, worker_process, redis_conn):
+def test_job_of_a_killed_worker_process_completes_on_another(make_context, worker_process, redis_conn):
+    ctx = make_context(backoff=0.0)  # the retry follows the reaping at once: the wait is the heartbeat expiry
     first = worker_process("doomed", "--concurrency", "1")
     first.wait_started()
-    job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 3, "steps": 3, "log": "L"})
+    job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 1.5, "steps": 3, "log": "L"})
     wait_until(lambda: state_of(ctx.jobs, job_id) == "active", 10, message="the job to start on the first worker")
     assert ctx.jobs.status(job_id).worker.startswith("doomed.")
     first.kill(signal.SIGKILL)
