@@ -239,7 +239,7 @@ class MemoLibraryWidget(QWidget):
         self.status_message.emit("Deletion undone")
 
     def _on_delete_finished(self, memo_ids: tuple[str, ...]) -> None:
-        self.model.unhide(memo_ids)  # they are gone from the library; the next listing drops them
+        self.model.drop(memo_ids)
         self.status_message.emit(f"Deleted {len(memo_ids)} memo(s)")
         self.refresh()
 

@@ -131,6 +131,13 @@ class MemoTableModel(RowTableModel[MemoItem]):
         self._hidden = self._hidden | frozenset(memo_ids)
         self._publish()
 
+    def drop(self, memo_ids: Iterable[str]) -> None:
+        """Memos deleted from the library: gone from view for good (without waiting for the next listing)."""
+        gone = frozenset(memo_ids)
+        self._memos = tuple(m for m in self._memos if m.id not in gone)
+        self._hidden = self._hidden - gone
+        self._publish()
+
     def unhide(self, memo_ids: Iterable[str]) -> None:
         self._hidden = self._hidden - frozenset(memo_ids)
         self._publish()

@@ -191,10 +191,10 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet("color: #b3261e;")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
-                                   self)
-        buttons.accepted.connect(self._on_buttons_accepted)
-        buttons.rejected.connect(self.reject)
+        self.button_box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
+        self.button_box.accepted.connect(self._on_button_box_accepted)
+        self.button_box.rejected.connect(self.reject)
 
         columns = QHBoxLayout()
         left = QVBoxLayout()
@@ -210,7 +210,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        layout.addWidget(self.button_box)
 
         self.redis_choice.set_custom(bool(settings.redis_url))
         self.store_choice.set_custom(bool(settings.s3_endpoint))
@@ -246,7 +246,7 @@ class SettingsDialog(QDialog):
         return self._result
 
     # -- slots -----------------------------------------------------------------------------------------------------
-    def _on_buttons_accepted(self) -> None:
+    def _on_button_box_accepted(self) -> None:
         try:
             self._result = self.edited_settings()
         except ConfigError as exc:

@@ -1,0 +1,76 @@
+"""The settings dialog: a connection test off the GUI thread, and a save that round-trips and applies at once."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from memo_desktop.core.config import load_settings
+from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret
+
+
+def open_dialog(qtbot, desktop):
+    desktop.window.settings_action.trigger()
+    dialog = desktop.settings_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def save_button(dialog):
+    return dialog.button_box.button(QDialogButtonBox.StandardButton.Save)
+
+
+def test_connection_test_reports_clear_errors_and_successes(qtbot, desktop, tmp_path):
+    dialog = open_dialog(qtbot, desktop)
+    assert dialog.redis_choice.custom.isChecked() and dialog.store_choice.custom.isChecked()
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=10_000)
+    assert "Redis: connected" in dialog.test_result.text()
+    assert "Object store: connected" in dialog.test_result.text()
+    dialog.redis_url.setText(f"unix://{tmp_path}/no-redis-here.sock")
+    dialog.s3_secret.setText("wrong-secret")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=15_000)
+    text = dialog.test_result.text()
+    assert "Redis: cannot connect" in text and "no-redis-here.sock" in text
+    assert "Object store:" in text and "connected" not in text.split("Object store:")[1]
+    dialog.reject()
+
+
+def test_settings_round_trip_and_apply_without_restart(qtbot, desktop, monkeypatch):
+    secret = get_secret(desktop.host.settings, S3_SECRET_KEY)
+    dialog = open_dialog(qtbot, desktop)
+    dialog.concurrency.setValue(3)
+    dialog.rate_limit.setValue(20.0)
+    dialog.auto_upload.setChecked(False)
+    dialog.auto_compress.setChecked(True)
+    dialog.compress_format.setCurrentIndex(dialog.compress_format.findData("opus"))
+    dialog.sample_rate.setCurrentIndex(dialog.sample_rate.findData(44100))
+    dialog.s3_secret.setText(secret)
+    with qtbot.waitSignal(desktop.host.settings_applied, timeout=20_000) as blocker:
+        qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    applied = blocker.args[0]
+    assert (applied.concurrency, applied.rate_limit, applied.auto_upload, applied.auto_compress,
+            applied.compress_format, applied.sample_rate) == (3, 20.0, False, True, "opus", 44100)
+    # saved: a fresh load of the data dir's config gives the same values; the secret went to the secret store
+    reloaded = load_settings({"data_dir": str(applied.data_dir)}, environ={})
+    assert reloaded.replace(job_modules=applied.job_modules) == applied.replace(job_modules=applied.job_modules)
+    monkeypatch.delenv("MEMO_S3_SECRET_KEY")
+    assert get_secret(reloaded, S3_SECRET_KEY) == secret
+    assert "secret" not in applied.config_file.read_text().lower().replace("# memo-desktop settings", "")
+    # applied without a restart: the worker pool now has 3 workers, and the panel shows them
+    qtbot.waitUntil(lambda: desktop.queue_panel.workers_model.rowCount() == 3, timeout=10_000)
+    assert desktop.host.settings.concurrency == 3
+    # the dialog opens on the saved values
+    dialog = open_dialog(qtbot, desktop)
+    assert dialog.concurrency.value() == 3 and not dialog.auto_upload.isChecked()
+    dialog.reject()
+
+
+def test_an_invalid_value_is_refused_with_the_field_named(qtbot, desktop):
+    dialog = open_dialog(qtbot, desktop)
+    dialog.redis_url.setText("http://not-a-redis-url")
+    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "redis_url" in dialog.error_label.text()
+    dialog.reject()
+    assert desktop.settings_dialog is None
