@@ -8,7 +8,7 @@
 
 Real services: the embedded redis-server and weed mini in a temporary data dir. Speech comes from espeak-ng + sox.
 
-    .venv/bin/python bench/bench_processing.py [--seconds 30] [--runs 3]
+    .venv/bin/python bench/bench_processing.py [--seconds 30] [--runs 5]
 """
 
 from __future__ import annotations
@@ -98,12 +98,30 @@ def bench_transcription(ctx: AppContext, speech: Path, runs: int) -> None:
     for _ in range(runs):  # interleaved, so load from other processes hits both alike
         direct_times.append(direct())
         queued_times.append(queued())
-    d, q = statistics.median(direct_times), statistics.median(queued_times)
+    # Best-of is the ratio's estimator: other processes on a shared machine only ever add time, to either side.
+    d, q = min(direct_times), min(queued_times)
+    dm, qm = statistics.median(direct_times), statistics.median(queued_times)
     print(f"transcription of {duration:.1f} s of speech (tiny.en, {options.compute_type}, beam {options.beam_size}, "
-          f"threads {options.threads or 'default'}), median of {runs}:")
-    print(f"  faster-whisper directly   {d:6.2f} s   RTF {d / duration:.3f}")
-    print(f"  through the queue         {q:6.2f} s   RTF {q / duration:.3f}")
-    print(f"  overhead ratio            {q / d:6.3f}   (target <= 1.1; {q - d:+.2f} s per job)")
+          f"threads {options.threads or 'default'}), best and median of {runs} interleaved runs:")
+    print(f"  faster-whisper directly   best {d:6.2f} s  RTF {d / duration:.3f}   median {dm:6.2f} s  RTF {dm / duration:.3f}")
+    print(f"  through the queue         best {q:6.2f} s  RTF {q / duration:.3f}   median {qm:6.2f} s  RTF {qm / duration:.3f}")
+    print(f"  overhead ratio            best {q / d:6.3f}   median {qm / dm:6.3f}   (target <= 1.1; {q - d:+.2f} s per job)")
+
+
+def bench_job_floor(ctx: AppContext, workdir: Path, runs: int) -> None:
+    """The fixed cost of any file-process job: enqueue, pick-up, download, a trivial analysis, upload, library."""
+    tone = workdir / "tone.wav"
+    soundfile.write(str(tone), [0.1, -0.1] * 24000, 48000)
+    memo = add_memo(ctx, tone).memo
+    while ctx.library.get(memo.id).upload_state is not UploadState.UPLOADED:
+        time.sleep(0.05)
+    times = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        wait_for(ctx, queue_process(ctx, memo.id, "analyze"))
+        times.append(time.perf_counter() - start)
+    print(f"job floor: analyze of a 1 s memo end to end, median {statistics.median(times[1:]) * 1000:.0f} ms "
+          f"(best {min(times[1:]) * 1000:.0f} ms)")
 
 
 def bench_compression(speech_48k: Path, speech_44k: Path, runs: int, workdir: Path) -> None:
@@ -135,7 +153,7 @@ def bench_compression(speech_48k: Path, speech_44k: Path, runs: int, workdir: Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of speech to transcribe (default 30)")
-    parser.add_argument("--runs", type=int, default=3, help="measured runs per case (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per case (default 5)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-processing-") as tmp:
         tmp_path = Path(tmp)
@@ -147,6 +165,7 @@ def main() -> None:
         ctx = AppContext(settings)
         pool = ctx.start_workers([QueueKind.UPLOAD, QueueKind.PROCESS], concurrency=1)
         try:
+            bench_job_floor(ctx, tmp_path, args.runs)
             bench_transcription(ctx, speech_48k, args.runs)
         finally:
             pool.stop(timeout=60)
