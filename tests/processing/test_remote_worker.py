@@ -52,7 +52,10 @@ def test_headless_worker_with_another_data_dir(app, speech_48k, tone_file, tmp_p
     variant = app.ctx.library.get(tone.id).variant("opus")
     assert variant is not None and variant.path.is_file() and variant.size == results["compress"]["variant"]["size"]
     assert transcript_paths(app.ctx.library, speech.id)["srt"].is_file()
-    assert pick_up_result(app.ctx, results["compress"])  # idempotent
+    transcript = app.ctx.library.get(speech.id).transcript
+    assert pick_up_result(app.ctx, results["compress"]) and pick_up_result(app.ctx, results["transcribe"])  # again
+    assert app.ctx.library.get(speech.id).transcript == transcript
+    assert not pick_up_result(app.ctx, {**results["analyze"], "fileId": "someone-elses-memo"})
 
 
 def test_transcript_command_reads_the_store_when_the_library_has_none(app, speech_48k, tmp_path):

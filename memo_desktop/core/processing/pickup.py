@@ -30,11 +30,13 @@ def pick_up_result(ctx: AppContext, result: Mapping[str, Any]) -> bool:
         return False
     operation = result.get("operation")
     if operation == "analyze":
-        save_analysis(ctx.library, memo, result["analysis"])
+        if memo.analysis != result["analysis"]:
+            save_analysis(ctx.library, memo, result["analysis"])
     elif operation == "compress":
         _pick_up_variant(ctx, memo, result["variant"])
     elif operation == "transcribe":
-        save_transcript(ctx.library, memo, _fetch_transcript(ctx, result["objectKeys"]["json"]))
+        if not _has_transcript(ctx, memo, result):
+            save_transcript(ctx.library, memo, _fetch_transcript(ctx, result["objectKeys"]["json"]))
     else:
         raise ProcessingError(f"not a file-process result (operation {operation!r})")
     return True
@@ -78,6 +80,16 @@ def _pick_up_variant(ctx: AppContext, memo: Memo, variant: Mapping[str, Any]) ->
     with job_workspace(ctx.settings) as workspace:
         downloaded = ctx.object_store.download(key, workspace / here.name)
         save_variant(ctx.library, memo, fmt, downloaded, key)
+
+
+def _has_transcript(ctx: AppContext, memo: Memo, result: Mapping[str, Any]) -> bool:
+    """Is this job's transcript already here? (an in-app worker saved it itself, or it was picked up before)"""
+    local_json = transcript_paths(ctx.library, memo.id)["json"]
+    if not local_json.is_file() or not memo.transcript:
+        return False
+    text = parse_json(local_json.read_text(encoding="utf-8")).text
+    return text == memo.transcript and text[:len(result["text"])] == result["text"] and \
+        (result.get("textTruncated") or len(text) == len(result["text"]))
 
 
 def _has_size(path: Path, size: Any) -> bool:
