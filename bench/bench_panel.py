@@ -1,0 +1,224 @@
+"""Live queue panel: freshness (a job's state changes in Redis -> the Qt model shows it) and the cost of one panel
+refresh with 100 and with 100,000 jobs in the history, against a Redis PING round trip measured in the same run.
+
+    .venv/bin/python bench/bench_panel.py [--samples 200] [--history 100000]
+
+The panel is the app's real QueuePanelWidget with its real models, fed by a real QueueWatcher (job events +
+coalesced counts) through Qt signals, on one embedded redis-server (offscreen Qt). Targets: freshness p95 < 250 ms;
+one refresh < 10 ms and flat between 100 and 100,000 jobs.
+
+- freshness "new job listed": enqueue a job while the panel lists that queue's waiting jobs; time until the job is
+  a row of the job model (event -> debounced page reload off-thread -> model);
+- freshness "counts": the same enqueue, until the counts model shows the new waiting count (event -> coalesced
+  LLEN/ZCARD read -> model);
+- freshness "state in place": a listed waiting job is removed (a `canceled` event); time until its row says so;
+- refresh cost: read_health (one pipelined round trip) + one page of 50 completed jobs (list_jobs) off the GUI
+  thread, then applying both to the models on the GUI thread, with 100 and with 100,000 completed jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import redis  # noqa: E402
+from PySide6.QtCore import QObject, Signal  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from rq.registry import FinishedJobRegistry  # noqa: E402
+from rq.serializers import JSONSerializer  # noqa: E402
+
+from memo_desktop.core.config import load_settings  # noqa: E402
+from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
+from memo_desktop.core.jobs.states import JobState  # noqa: E402
+from memo_desktop.core.monitor import QueueWatcher, list_jobs, read_health  # noqa: E402
+from memo_desktop.core.services import RedisServer  # noqa: E402
+from memo_desktop.ui.background import BackgroundRunner  # noqa: E402
+from memo_desktop.ui.queue_panel_widget import PAGE_SIZE, QueuePanelWidget  # noqa: E402
+from memo_desktop.ui.refcount_guard import RefcountGuard  # noqa: E402
+
+QUEUE = "file-process"
+ECHO = "tests.fixtures.jobs.echo"
+
+
+class WatcherRelay(QObject):
+    """What the app's ServiceHost does with the watcher's callbacks: immutable values over queued signals."""
+
+    snapshot_taken = Signal(object)
+    job_events_received = Signal(object)
+
+
+class Context:
+    """The one thing the panel asks its context for."""
+
+    def __init__(self, jobs: JobQueue) -> None:
+        self.jobs = jobs
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
+    """Run the GUI event loop until `condition()`; returns the perf_counter time it became true."""
+    deadline = time.perf_counter() + timeout
+    guard = app.findChild(RefcountGuard)
+    while not condition():
+        if guard is not None:
+            guard.check()  # this loop calls processEvents thousands of times a second
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the panel did not catch up within 5 s")
+        app.processEvents()
+        time.sleep(0.0005)
+    return time.perf_counter()
+
+
+def fill_history(conn: redis.Redis, jobs: JobQueue, total: int) -> None:
+    """`total` completed jobs in QUEUE's history: one real job, its hash copied in bulk (pipelined)."""
+    registry = FinishedJobRegistry(QUEUE, connection=conn, serializer=JSONSerializer)
+    template_id = jobs.enqueue_function(QUEUE, ECHO, {"value": "history"})
+    queue = jobs.queue(QUEUE)
+    job = queue.fetch_job(template_id)
+    queue.remove(template_id)
+    job.set_status("finished")
+    conn.zadd(registry.key, {template_id: time.time()})
+    fields = conn.hgetall(job.key)
+    have = conn.zcard(registry.key)
+    now = time.time()
+    pipe = conn.pipeline(transaction=False)
+    for i in range(have, total):
+        job_id = f"history-{i:06d}"
+        pipe.hset(f"rq:job:{job_id}", mapping={**fields, b"status": b"finished"})
+        pipe.zadd(registry.key, {job_id: now - i * 0.001})
+        if i % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+def measure_freshness(app: QApplication, panel: QueuePanelWidget, jobs: JobQueue, samples: int) -> dict:
+    jobs.pause(QUEUE)  # nothing takes the jobs: they stay listed as waiting
+    panel.show_jobs(QUEUE, JobState.WAITING)
+    listed, counted, in_place = [], [], []
+
+    def waiting(count: int):
+        return lambda: (c := panel.counts_model.counts(QUEUE)) is not None and c.waiting == count
+
+    spin_until(app, waiting(0))
+    for _ in range(samples):
+        start = time.perf_counter()
+        job_id = jobs.enqueue_function(QUEUE, ECHO, {"value": 1})
+        times: dict[str, float] = {}
+        # record each view's moment separately, whichever comes first
+        while len(times) < 2:
+            now = spin_until(app, lambda: "counts" not in times and waiting(1)() or
+                             "listed" not in times and panel.jobs_model.row_for(job_id) is not None)
+            if waiting(1)():
+                times.setdefault("counts", now)
+            if panel.jobs_model.row_for(job_id) is not None:
+                times.setdefault("listed", now)
+        listed.append(times["listed"] - start)
+        counted.append(times["counts"] - start)
+        start = time.perf_counter()
+        jobs.remove(job_id)
+        done = spin_until(app, lambda: (row := panel.jobs_model.row_for(job_id)) is None
+                          or row.state is not JobState.WAITING)
+        in_place.append(done - start)
+        spin_until(app, lambda: panel.jobs_model.row_for(job_id) is None and waiting(0)())
+    jobs.resume(QUEUE)
+    return {"new job listed": listed, "counts updated": counted, "state changed in place": in_place}
+
+
+def refresh_cost(app: QApplication, panel: QueuePanelWidget, conn: redis.Redis, jobs: JobQueue,
+                 runs: int = 30) -> dict[str, float]:
+    names = [QUEUE]
+    off_thread, on_gui = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        snapshot = read_health(conn, names)
+        page = tuple(list_jobs(jobs, QUEUE, JobState.COMPLETED, 0, PAGE_SIZE))
+        middle = time.perf_counter()
+        panel.counts_model.set_snapshot(snapshot)
+        panel.jobs_model.set_page(QUEUE, JobState.COMPLETED, page[::-1] if _ % 2 else page)  # a real repaint
+        app.processEvents()
+        end = time.perf_counter()
+        off_thread.append(middle - start)
+        on_gui.append(end - middle)
+        assert len(page) == PAGE_SIZE
+    return {"off-thread (Redis)": statistics.median(off_thread), "GUI thread (models)": statistics.median(on_gui),
+            "total": statistics.median([a + b for a, b in zip(off_thread, on_gui)])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--history", type=int, default=100_000)
+    args = parser.parse_args()
+
+    app = QApplication([sys.argv[0]])
+    RefcountGuard.install_if_needed(app)  # PySide6 6.12.0 on Python 3.11 drains None's refcount
+    with tempfile.TemporaryDirectory(prefix="bench-panel-") as tmp:
+        server = RedisServer(Path(tmp) / "redis")
+        url = server.acquire()
+        conn = redis.Redis.from_url(url)
+        settings = load_settings({"data_dir": tmp, "redis_url": url, "job_modules": "tests.fixtures.jobs"},
+                                 environ={})
+        jobs = JobQueue(conn, settings)
+        runner = BackgroundRunner()
+        panel = QueuePanelWidget(runner, lambda: Context(jobs), lambda: None)
+        panel.resize(900, 600)
+        panel.show()
+        relay = WatcherRelay()
+        relay.snapshot_taken.connect(panel.apply_snapshot)
+        relay.job_events_received.connect(panel.apply_job_events)
+        watcher = QueueWatcher(conn, [QUEUE], on_snapshot=relay.snapshot_taken.emit,
+                               on_events=lambda events: relay.job_events_received.emit(tuple(events))).start()
+        try:
+            watcher.wait_subscribed()
+            spin_until(app, lambda: panel.counts_model.counts(QUEUE) is not None)
+            pings = []
+            for _ in range(200):
+                start = time.perf_counter()
+                conn.ping()
+                pings.append(time.perf_counter() - start)
+            baseline = statistics.median(pings)
+            print(f"baseline: Redis PING round trip (unix socket) p50 {baseline * 1e3:.3f} ms")
+
+            results = measure_freshness(app, panel, jobs, args.samples)
+            print(f"\nfreshness over {args.samples} job state changes (target p95 < 250 ms):")
+            for name, values in results.items():
+                print(f"  {name:24s} p50 {percentile(values, 50) * 1e3:7.1f} ms   p95 "
+                      f"{percentile(values, 95) * 1e3:7.1f} ms   max {max(values) * 1e3:7.1f} ms")
+
+            print("\none panel refresh (median of 30; target < 10 ms and flat):")
+            costs = {}
+            for total in (100, args.history):
+                started = time.perf_counter()
+                fill_history(conn, jobs, total)
+                filled = time.perf_counter() - started
+                costs[total] = refresh_cost(app, panel, conn, jobs)
+                parts = "   ".join(f"{k} {v * 1e3:6.2f} ms" for k, v in costs[total].items())
+                print(f"  {total:>7} completed jobs: {parts}   ({costs[total]['total'] / baseline:5.1f}x PING; "
+                      f"history written in {filled:.1f} s)")
+            small, large = costs[100]["total"], costs[args.history]["total"]
+            print(f"  ratio {args.history} / 100 jobs: {large / small:.2f}x")
+        finally:
+            watcher.stop()
+            runner.close()
+            runner.wait_for_done(5)
+            panel.deleteLater()
+            app.processEvents()
+            conn.close()
+            server.release()
+
+
+if __name__ == "__main__":
+    main()
