@@ -47,3 +47,20 @@ def test_ties_within_one_second_keep_the_jobs_that_ended_last(ctx, start_pool, r
     apply_retention(redis_conn, QUEUE, keep_completed=4, keep_failed=1)
     assert sorted(FinishedJobRegistry(QUEUE, connection=redis_conn).get_job_ids()) == sorted(ids[-4:])
     assert all(_gone(redis_conn, i) for i in ids[:-4])
+
+
+def test_workers_trimming_at_the_same_time_do_not_trip_over_each_other(make_context, start_pool, redis_conn):
+    """Five workers trim one registry after every job; a job another worker removed a moment ago is no error."""
+    ctx = make_context(keep_completed=40, keep_failed=2)
+    for i in range(300):
+        ctx.jobs.enqueue_function(QUEUE, job("echo"), {"value": i})
+    pool = start_pool(ctx, concurrency=5)
+    names = [w.name for w in pool.workers]
+
+    def settled() -> bool:
+        counts = read_health(redis_conn, [QUEUE], with_workers=False).queues[QUEUE]
+        return (counts.waiting, counts.active, counts.completed) == (0, 0, 40)
+
+    wait_until(settled, 20, message="300 jobs and retention")
+    assert [(w.name, w.alive) for w in pool.workers] == [(name, True) for name in names], "a worker died"
+    assert len(redis_conn.keys("rq:job:*")) == 40

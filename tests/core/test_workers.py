@@ -10,10 +10,11 @@ import time
 from rq import Queue, Retry, Worker
 from rq.command import send_shutdown_command
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.monitor import read_health
+from memo_desktop.core.workers import thread_worker
 from tests.core.conftest import QUEUE, job, read_log, state_of, wait_until
 
 
@@ -147,3 +148,21 @@ def test_job_functions_run_in_the_pool_process_with_its_context(ctx, start_pool,
     wait_until(lambda: state_of(ctx.jobs, job_id) == "completed", 5)
     assert ctx.jobs.status(job_id).result == {"echo": [1, "two"]}
     assert read_log(redis_conn, "L")[0].pid == os.getpid()
+
+
+def test_a_running_job_is_heartbeated_so_it_is_not_taken_for_abandoned(ctx, start_pool, redis_conn, monkeypatch):
+    monkeypatch.setattr(thread_worker, "HEARTBEAT_SECONDS", 0.3)
+    job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 2.5, "steps": 5})
+    start_pool(ctx, concurrency=1)
+    wait_until(lambda: state_of(ctx.jobs, job_id) == "active", 5, message="the job to start")
+    registry = StartedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer)
+
+    def expiry() -> float:
+        entries = redis_conn.zrange(registry.key, 0, -1, withscores=True)
+        return entries[0][1] if entries else 0.0
+
+    first = expiry()
+    assert first >= time.time() + thread_worker.HEARTBEAT_TTL - 2
+    wait_until(lambda: expiry() > first, 3, message="a heartbeat to push the expiry on")
+    wait_until(lambda: state_of(ctx.jobs, job_id) == "completed", 5, message="the job to end")
+    assert registry.get_job_ids(cleanup=False) == []

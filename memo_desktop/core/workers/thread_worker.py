@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
-from typing import Any, Iterator
+import time
+from typing import Any
 
 import redis
 from rq.command import parse_payload
@@ -35,13 +35,15 @@ from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
 from memo_desktop.core.workers.rate_limit import RateLimiter
-from memo_desktop.core.workers.retention import apply_retention
+from memo_desktop.core.workers import retention
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1          # longest a dequeue blocks before the stop flag is looked at again
 HEARTBEAT_SECONDS = 5     # how often a busy worker proves its job is alive
 HEARTBEAT_TTL = 20        # a job not heartbeated for this long is abandoned (its worker died)
+PAUSED_CACHE_SECONDS = 0.5  # how long a worker trusts its last read of the paused queues
+PUBSUB_POLL_SECONDS = 0.25  # the pubsub thread's read timeout: how soon it notices it should stop
 
 
 class ThreadWorker(SimpleWorker):
@@ -55,6 +57,12 @@ class ThreadWorker(SimpleWorker):
         self._limiter = limiter
         self._keep = (keep_completed, keep_failed)
         self._stop_event = threading.Event()
+        self._paused: tuple[float, set[str]] = (-PAUSED_CACHE_SECONDS, set())
+        self._beater: threading.Thread | None = None
+        self._beating: tuple[Job, Execution] | None = None
+        self._stop_beats = threading.Event()
+        self._beat_lock = threading.Lock()
+        self._beat_at = -1.0
         self.current_job_id: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------------------------
@@ -76,10 +84,11 @@ class ThreadWorker(SimpleWorker):
         """The process title belongs to the process, not to one of its worker threads."""
 
     def subscribe(self) -> None:
-        """rq's pubsub thread, polling every second (rq: 60 s) so that it can stop by itself (see `unsubscribe`)."""
+        """rq's pubsub thread, with a short read timeout (rq: 60 s) so that it can stop by itself (see
+        `unsubscribe`)."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=POLL_SECONDS, daemon=True,
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
                                                        exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self) -> None:
@@ -87,7 +96,7 @@ class ThreadWorker(SimpleWorker):
         in that thread); here the pubsub thread is told to stop and closes its own connection within one poll."""
         if self.pubsub_thread is not None:
             self.pubsub_thread.stop()
-            self.pubsub_thread.join(timeout=POLL_SECONDS + 1)
+            self.pubsub_thread.join(timeout=PUBSUB_POLL_SECONDS + 1)
 
     def handle_payload(self, message: Any) -> None:
         """rq's pubsub commands, made thread-safe: `shutdown` stops this worker (rq would SIGINT the process)."""
@@ -103,12 +112,14 @@ class ThreadWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None
                                      ) -> tuple[Job, Queue] | None:
         burst = timeout is None
-        self.set_state(WorkerStatus.IDLE)
+        if self.get_state() != WorkerStatus.IDLE:  # execute_job already said so after the last job
+            self.set_state(WorkerStatus.IDLE)
         backoff = 0.5
         while not self._stop_requested:
             token = None
             try:
-                self.heartbeat()
+                if time.monotonic() - self._beat_at >= 1.0:  # rq's loop has just sent one after the last job
+                    self.heartbeat()
                 if self.should_run_maintenance_tasks:
                     self.run_maintenance_tasks()
                 queues = self._unpaused_queues()
@@ -139,8 +150,22 @@ class ThreadWorker(SimpleWorker):
         return None
 
     def _unpaused_queues(self) -> list[Queue]:
-        paused = {name.decode() for name in self.connection.smembers(PAUSED_QUEUES_KEY)}
+        read_at, paused = self._paused
+        now = time.monotonic()
+        if now - read_at >= PAUSED_CACHE_SECONDS:  # not one SMEMBERS per job: a pause takes effect within 0.5 s
+            paused = {name.decode() for name in self.connection.smembers(PAUSED_QUEUES_KEY)}
+            self._paused = (now, paused)
         return [q for q in self._ordered_queues if q.name not in paused]
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """rq's heartbeat is three commands; send them in one round trip."""
+        self._beat_at = time.monotonic()
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        with self.connection.pipeline(transaction=False) as pipe:
+            super().heartbeat(timeout, pipeline=pipe)
+            pipe.execute()
 
     # -- execution: heartbeats, events, attempts, retention -----------------------------------------------------
     @property
@@ -158,53 +183,69 @@ class ThreadWorker(SimpleWorker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         self.current_job_id = job.id
         execution = self.prepare_execution(job)
+        self._start_heartbeats()
+        self._beating = (job, execution)
         try:
-            with self._heartbeats(job, execution):
-                self.perform_job(job, queue, execution)
+            self.perform_job(job, queue, execution)
         finally:
+            with self._beat_lock:  # no heartbeat may land after the job ended (it would re-create its keys)
+                self._beating = None
             self.current_job_id = None
-        self.set_state(WorkerStatus.IDLE)
-        self._publish_outcome(job, queue)
-        apply_retention(self.connection, queue.name, *self._keep)
+        self._after_job(job, queue)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         super().prepare_job_execution(job, remove_from_intermediate_queue)
         job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
         job.meta["progress"] = 0
-        job.save_meta()
-        events.publish(self.connection, job.id, job.origin, JobState.ACTIVE)
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.hset(job.key, "meta", job.serializer.dumps(job.meta))  # job.save_meta(), in this round trip
+            events.publish(self.connection, job.id, job.origin, JobState.ACTIVE, pipeline=pipe)
+            pipe.execute()
 
     def _finalize_failure(self, job: Job, queue: Queue, execution: Execution, exc_info: Any) -> None:
         if isinstance(exc_info[1], PermanentJobError):
             job.retries_left = 0  # another attempt cannot fix it: fail now, with the reason
         super()._finalize_failure(job, queue, execution, exc_info)
 
-    def _publish_outcome(self, job: Job, queue: Queue) -> None:
-        status = job.get_status(refresh=True)
+    def _after_job(self, job: Job, queue: Queue) -> None:
+        """Go idle, publish the outcome and apply retention, in one round trip (two for a failure: its reason is
+        read)."""
+        status = job.get_status(refresh=False)  # set by rq as it stored the outcome; the job may be trimmed already
         state = state_from_rq(status)
         error = ""
         if status == JobStatus.FAILED or status == JobStatus.SCHEDULED:
             latest = job.latest_result()
             error = last_line(latest.exc_string) if latest is not None and latest.exc_string else ""
         progress = 100 if state is JobState.COMPLETED else int(job.meta.get("progress", 0))
-        events.publish(self.connection, job.id, queue.name, state, progress, error)
+        with self.connection.pipeline(transaction=False) as pipe:
+            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            retention.restamp(pipe, job, status)
+            events.publish(self.connection, job.id, queue.name, state, progress, error, pipeline=pipe)
+            retention.trim(pipe, queue.name, *self._keep)
+            pipe.execute()
 
-    @contextmanager
-    def _heartbeats(self, job: Job, execution: Execution) -> Iterator[None]:
-        """Keep the job's registry entry and the worker alive while the job runs on this thread."""
-        done = threading.Event()
+    def _start_heartbeats(self) -> None:
+        """One heartbeat thread per worker, for its whole life (not one per job: starting and joining a thread per
+        job cost ~1 ms of GIL hand-offs). It keeps the running job's registry entry and the worker alive."""
+        if self._beater is not None:
+            return
 
         def beat() -> None:
-            while not done.wait(HEARTBEAT_SECONDS):
-                try:
-                    self.maintain_heartbeats(job, execution)
-                except (redis.ConnectionError, redis.TimeoutError) as exc:
-                    log.warning("worker %s: heartbeat for job %s failed: %s", self.name, job.id, exc)
+            while not self._stop_beats.wait(HEARTBEAT_SECONDS):
+                with self._beat_lock:
+                    current = self._beating
+                    if current is None:
+                        continue
+                    try:
+                        self.maintain_heartbeats(*current)
+                    except (redis.ConnectionError, redis.TimeoutError) as exc:
+                        log.warning("worker %s: heartbeat for job %s failed: %s", self.name, current[0].id, exc)
 
-        beater = threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True)
-        beater.start()
-        try:
-            yield
-        finally:
-            done.set()
-            beater.join(timeout=HEARTBEAT_SECONDS)
+        self._beater = threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True)
+        self._beater.start()
+
+    def teardown(self) -> None:
+        self._stop_beats.set()
+        if self._beater is not None:
+            self._beater.join(timeout=HEARTBEAT_SECONDS)
+        super().teardown()
