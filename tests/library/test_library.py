@@ -198,11 +198,17 @@ def test_delete_returns_the_memo_and_removes_only_its_own_files(library, tone, t
     foreign = write_tone(tmp_path / "elsewhere.flac", fmt="FLAC")
     library.add_variant(memo.id, "flac", own)
     library.add_variant(memo.id, "opus", foreign)
+    transcripts = [library.audio_dir / f"{memo.id}{suffix}" for suffix in (".transcript.json", ".srt", ".vtt")]
+    for path in transcripts:
+        path.write_text("...")
+    other = library.add_file(tone)
 
     deleted = library.delete(memo.id)
 
     assert deleted.id == memo.id and len(deleted.variants) == 2
     assert not memo.audio_path.exists() and not own.exists()
+    assert not any(path.exists() for path in transcripts)
+    assert other.audio_path.exists(), "another memo's files stay"
     assert foreign.exists(), "files outside the audio dir are not the library's to delete"
     with pytest.raises(MemoNotFound):
         library.get(memo.id)

@@ -102,6 +102,19 @@ def test_compress_variants_decode_to_the_right_duration(app, tone_file, tmp_path
     assert_no_workspace_left(app)
 
 
+def test_compress_without_keep_original_replaces_the_remote_original(make_app, tone_file):
+    app = make_app(keep_original=False)
+    app.start_workers()
+    memo = app.add_uploaded(tone_file)
+    info = app.wait_finished(queue_process(app.ctx, memo.id, "compress", {"format": "flac"}))
+    assert info.state is JobState.COMPLETED, info.error
+    assert info.result["originalKept"] is False
+    assert not app.ctx.object_store.exists(memo.object_key), "the remote original is replaced"
+    assert app.ctx.library.get(memo.id).object_key == info.result["variant"]["objectKey"]
+    assert app.ctx.object_store.exists(info.result["variant"]["objectKey"])
+    assert memo.audio_path.exists(), "the local original is never removed"
+
+
 def test_a_corrupt_object_fails_once_with_the_reason(app, tmp_path):
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"RIFF? no: a text file that claims to be a recording\n" * 40)

@@ -184,13 +184,14 @@ class Library:
             return self._get(conn, memo_id)
 
     def delete(self, memo_id: str) -> Memo:
-        """Remove a memo's row and its files in the audio dir; returns the memo as it was, so the caller can queue
-        the deletion of its objects (`object_key`, variants' keys)."""
+        """Remove a memo's row and its files in the audio dir (audio, variants, transcripts: every `<id>.*`);
+        returns the memo as it was, so the caller can queue the deletion of its objects."""
         with self._connect(write=True) as conn:
             memo = self._get(conn, memo_id)
             conn.execute("DELETE FROM memos WHERE id = ?", (memo_id,))
-        for path in (memo.audio_path, *(v.path for v in memo.variants)):
-            if self._owns(path):  # a variant recorded from elsewhere is not ours to delete
+        # memo ids hold no dots, so `<id>.*` names exactly this memo's files; a variant kept elsewhere is not ours
+        for path in (*self.audio_dir.glob(f"{memo_id}.*"), *(v.path for v in memo.variants)):
+            if self._owns(path):
                 path.unlink(missing_ok=True)
         return memo
 

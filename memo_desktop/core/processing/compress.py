@@ -1,9 +1,8 @@
 """The `compress` operation: a FLAC or Opus copy of a memo, uploaded next to the original.
 
-The original is never touched: the local recording stays (the library is the source of truth, and a background job
-must not destroy a recording), and so does the remote original. `keep_original = false` is meant to let compress
-replace the *remote* original (to save store space), which needs a single-object delete the ObjectStore does not
-offer yet: until it does, the result says `originalKept: true` with the reason, and nothing is lost.
+The local recording is never touched (the library is the source of truth, and a background job must not destroy a
+recording). With `keep_original = false` the variant replaces the *remote* original to save store space: once the
+variant is uploaded and verified, the original object is deleted and the memo points at the variant.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from memo_desktop.core.audio import CompressFormat, compress_file, decoded_duration
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import BadProcessOptions, ProcessingError
+from memo_desktop.core.library import UploadState
 from memo_desktop.core.processing.keys import derived_key, variant_name
 from memo_desktop.core.processing.local_results import local_memo, save_variant
 from memo_desktop.core.processing.request import ProcessRequest, StageProgress
@@ -22,7 +22,6 @@ from memo_desktop.core.processing.request import ProcessRequest, StageProgress
 UPLOAD_SHARE = 0.1
 # A variant must decode to the length it was written with; Opus pre-skip and resampling round to < 1 ms.
 DURATION_TOLERANCE = 0.01
-KEEP_ORIGINAL_REASON = "the object store has no single-object delete yet; the original stays next to the variant"
 
 
 @dataclass(frozen=True)
@@ -67,11 +66,13 @@ class CompressOperation:
         memo = local_memo(self.ctx.library, self.request.memo_id, self.request.source_key)
         if memo is not None:
             save_variant(self.ctx.library, memo, fmt, out, key)
-        result: dict[str, Any] = {"variant": {**compressed.as_dict(), "objectKey": key}, "originalKept": True,
-                                  "libraryUpdated": memo is not None}
-        if not self.ctx.settings.keep_original:
-            result["originalKeptReason"] = KEEP_ORIGINAL_REASON
-        return result
+        replace_original = not self.ctx.settings.keep_original and key != self.request.source_key
+        if replace_original:
+            self.ctx.object_store.delete(self.request.source_key)
+            if memo is not None:
+                self.ctx.library.set_upload_state(memo.id, UploadState.UPLOADED, object_key=key)
+        return {"variant": {**compressed.as_dict(), "objectKey": key}, "originalKept": not replace_original,
+                "libraryUpdated": memo is not None}
 
 
 def prepare(ctx: AppContext, request: ProcessRequest) -> CompressOperation:

@@ -222,6 +222,11 @@ class ObjectStore:
                 return []
             raise
 
+    def delete(self, key: str) -> None:
+        """Delete one object (idempotent: a missing object is not an error)."""
+        with self._translated(f"delete {key}"):
+            self._client.remove_object(self.bucket, key)
+
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix` (which must end with '/'); returns how many. Idempotent."""
         if not prefix.endswith("/") or prefix.strip("/") == "":
