@@ -142,11 +142,22 @@ class MemoDesktopApp(QObject):
         self._deadline.stop()
         self.host.join(2.0)
         self.shut_down = True
-        self.window.finish_closing()
+        self._dispose()
 
     def _on_deadline_timeout(self) -> None:
         log.error("shutdown did not finish within %d s; closing anyway", SHUTDOWN_DEADLINE_MS // 1000)
+        self._dispose()
+
+    def _dispose(self) -> None:
+        """Close the window and delete every Qt object of the app now, on the GUI thread.
+
+        Left to Python, these objects (held in reference cycles by their slots) would be freed by the cyclic garbage
+        collector in whatever thread happens to trigger it, and Qt objects with timers or a thread pool must not be
+        destroyed outside their own thread (an intermittent segfault in tests, before this).
+        """
         self.window.finish_closing()
+        self.window.deleteLater()
+        self.deleteLater()
 
 
 def run(settings: Settings) -> int:

@@ -107,7 +107,7 @@ def open_app(qtbot, settings: Settings):
 
     desktop = MemoDesktopApp(settings)
     # not qtbot.addWidget: pytest-qt would close and delete the window before the fixtures' teardown runs the
-    # app's own (asynchronous) shutdown; close_app() does that and then deletes the window
+    # app's own (asynchronous) shutdown; close_app() does that, and the app deletes its Qt objects itself
     with qtbot.waitSignal(desktop.host.startup_finished, timeout=STARTUP_TIMEOUT_MS):
         desktop.start()
     return desktop
@@ -118,7 +118,6 @@ def close_app(qtbot, desktop) -> None:
         return
     desktop.window.close()
     qtbot.waitUntil(lambda: desktop.shut_down, timeout=SHUTDOWN_TIMEOUT_MS)
-    desktop.window.deleteLater()
 
 
 @pytest.fixture

@@ -5,12 +5,24 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from memo_desktop.core.errors import LibraryError
 from memo_desktop.ui.background import BackgroundRunner
 
 
-def test_results_arrive_on_the_gui_thread(qtbot):
+@pytest.fixture
+def runner(qtbot):
+    """A runner deleted on the GUI thread at the end (not by the garbage collector in some other thread)."""
     runner = BackgroundRunner()
+    yield runner
+    runner.close()
+    assert runner.wait_for_done(5)
+    runner.deleteLater()
+    qtbot.wait(1)
+
+
+def test_results_arrive_on_the_gui_thread(qtbot, runner):
     seen = []
     runner.submit(lambda: threading.current_thread().name, on_result=lambda v: seen.append(
         (v, threading.current_thread() is threading.main_thread())))
@@ -20,8 +32,7 @@ def test_results_arrive_on_the_gui_thread(qtbot):
     assert runner.wait_for_done(2)
 
 
-def test_a_newer_task_with_the_same_key_wins(qtbot):
-    runner = BackgroundRunner()
+def test_a_newer_task_with_the_same_key_wins(qtbot, runner):
     shown = []
     runner.submit(lambda: time.sleep(0.3) or "old", key="list", on_result=shown.append)
     runner.submit(lambda: "new", key="list", on_result=shown.append)
@@ -30,8 +41,7 @@ def test_a_newer_task_with_the_same_key_wins(qtbot):
     assert runner.wait_for_done(2)
 
 
-def test_unhandled_errors_are_reported_not_swallowed(qtbot):
-    runner = BackgroundRunner()
+def test_unhandled_errors_are_reported_not_swallowed(qtbot, runner):
 
     def fails():
         raise LibraryError("the memo library is busy")
@@ -46,7 +56,6 @@ def test_unhandled_errors_are_reported_not_swallowed(qtbot):
     assert runner.wait_for_done(2)
 
 
-def test_a_closed_runner_refuses_new_work(qtbot):
-    runner = BackgroundRunner()
+def test_a_closed_runner_refuses_new_work(qtbot, runner):
     runner.close()
     assert runner.submit(lambda: 1) == 0

@@ -74,3 +74,25 @@ def test_an_invalid_value_is_refused_with_the_field_named(qtbot, desktop):
     assert dialog.isVisible() and "redis_url" in dialog.error_label.text()
     dialog.reject()
     assert desktop.settings_dialog is None
+
+
+def test_window_geometry_is_remembered(qtbot, app_settings):
+    from memo_desktop.ui.application import MemoDesktopApp
+    from tests.ui.conftest import close_app, open_app
+
+    desktop = open_app(qtbot, app_settings)
+    try:
+        desktop.window.resize(780, 520)  # within the offscreen screen (800 x 800): restoreGeometry clamps to it
+        desktop.window.splitter.setSizes([200, 560])
+        qtbot.waitUntil(lambda: desktop.window.width() == 780, timeout=2_000)
+    finally:
+        close_app(qtbot, desktop)
+    again = MemoDesktopApp(app_settings)  # no services: building the window reads the remembered state
+    try:
+        assert (again.window.width(), again.window.height()) == (780, 520)
+        again.window.show()
+        qtbot.waitExposed(again.window)
+        sizes = again.window.splitter.sizes()
+        assert sizes[0] < sizes[1] / 2
+    finally:
+        close_app(qtbot, again)  # closing an app whose services never started is quick and clean too

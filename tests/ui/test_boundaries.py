@@ -1,0 +1,39 @@
+"""Qt stays in memo_desktop/ui (napari's rule): the core, the CLI and the headless worker never import PySide6."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import memo_desktop
+
+PACKAGE = Path(memo_desktop.__file__).parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_qt_import_outside_the_ui_package():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if PACKAGE / "ui" in path.parents:
+            continue
+        if any(name.split(".")[0] in ("PySide6", "shiboken6") for name in imported_modules(path)):
+            offenders.append(str(path.relative_to(PACKAGE.parent)))
+    assert not offenders, f"Qt imported outside memo_desktop/ui: {offenders}"
+
+
+def test_the_cli_and_core_load_without_qt():
+    code = ("import sys, memo_desktop.cli, memo_desktop.core.context, memo_desktop.core.playback, "
+            "memo_desktop.core.pipeline; sys.exit(1 if 'PySide6' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
