@@ -7,6 +7,7 @@ user is gone).
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from typing import Iterable
@@ -23,7 +24,11 @@ from memo_desktop.core.library import Library
 from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret, secret_location
 from memo_desktop.core.services import ObjectStoreServer, RedisServer
 from memo_desktop.core.storage import ObjectStore, StoreConfig
+from memo_desktop.core.transcribe.setup import check_transcription_setup
 from memo_desktop.core.workers.pool import WorkerPool
+
+
+log = logging.getLogger(__name__)
 
 
 class AppContext:
@@ -66,8 +71,14 @@ class AppContext:
 
     def start_workers(self, kinds: Iterable[QueueKind] = tuple(QueueKind), *, concurrency: int | None = None,
                       name: str | None = None, burst: bool = False) -> WorkerPool:
-        """Start a worker pool in this process; its jobs run against this context."""
+        """Start a worker pool in this process; its jobs run against this context.
+
+        A `transcribe_model` setting that names no usable model is a ConfigError here, before any job fails on it.
+        """
+        kinds = tuple(kinds)
         load_job_modules(self.settings.job_modules)
+        if QueueKind.PROCESS in kinds:
+            log.info(check_transcription_setup(self.settings).describe())
         runtime.set_context(self)
         return WorkerPool(self.redis, self.settings, self.queue_names(kinds), concurrency=concurrency, name=name,
                           burst=burst).start()
