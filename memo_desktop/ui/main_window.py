@@ -78,10 +78,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self._build_menus(quit_action)
 
-        library.status_message.connect(self.show_status)
+        library.status_reported.connect(self.show_status)
         library.error_occurred.connect(self.show_error)
         library.memos_listed.connect(self._on_library_memos_listed)
-        queue_panel.status_message.connect(self.show_status)
+        queue_panel.status_reported.connect(self.show_status)
         queue_panel.error_occurred.connect(self.show_error)
         controller.recording_failed.connect(self.show_error)
         controller.recording_finished.connect(self._on_controller_recording_finished)

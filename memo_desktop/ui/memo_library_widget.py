@@ -72,7 +72,7 @@ def download_link(ctx: AppContext, memo: Memo) -> str:
 
 
 class MemoLibraryWidget(QWidget):
-    status_message = Signal(str)
+    status_reported = Signal(str)
     error_occurred = Signal(str)
     memos_listed = Signal(int)  # how many memos are shown (after each listing)
 
@@ -105,7 +105,8 @@ class MemoLibraryWidget(QWidget):
         self.rename_action = self._action("rename", "Re&name", "Rename the selected memo (F2)",
                                           self._on_rename_action_triggered, QKeySequence(Qt.Key.Key_F2))
         self.delete_action = self._action("delete", "&Delete", "Delete the selected memos (Delete; can be undone)",
-                                          self._on_delete_action_triggered, QKeySequence(QKeySequence.StandardKey.Delete))
+                                          self._on_delete_action_triggered,
+                                          QKeySequence(QKeySequence.StandardKey.Delete))
         self.copy_link_action = self._action("link", "Copy &link", "Copy a download link of the selected memo",
                                              self._on_copy_link_action_triggered, QKeySequence("Ctrl+Shift+C"))
 
@@ -158,7 +159,7 @@ class MemoLibraryWidget(QWidget):
         paths = tuple(Path(p) for p in paths)
         if not paths:
             return
-        self.status_message.emit(f"Importing {len(paths)} file(s)…")
+        self.status_reported.emit(f"Importing {len(paths)} file(s)…")
         self._runner.submit(import_files, self._context(), paths, on_result=self._on_import_finished)
 
     def toggle_playback(self) -> None:
@@ -201,7 +202,7 @@ class MemoLibraryWidget(QWidget):
     def _on_import_finished(self, outcome: tuple[tuple[AddResult, ...], tuple[str, ...]]) -> None:
         added, problems = outcome
         if added:
-            self.status_message.emit(f"Imported {len(added)} file(s): {added[-1].message}")
+            self.status_reported.emit(f"Imported {len(added)} file(s): {added[-1].message}")
         for problem in problems:
             self.error_occurred.emit(f"Import failed: {problem}")
         self.refresh()
@@ -218,7 +219,7 @@ class MemoLibraryWidget(QWidget):
 
     def _on_renamed(self, memo: Memo) -> None:
         self.model.replace_memo(memo)
-        self.status_message.emit(f"Renamed to '{memo.title}'")
+        self.status_reported.emit(f"Renamed to '{memo.title}'")
 
     def _on_delete_action_triggered(self) -> None:
         memos = self.selected_memos()
@@ -236,11 +237,11 @@ class MemoLibraryWidget(QWidget):
     def _on_undo_delete(self) -> None:
         memo_ids, self._pending_delete = self._pending_delete, ()
         self.model.unhide(memo_ids)
-        self.status_message.emit("Deletion undone")
+        self.status_reported.emit("Deletion undone")
 
     def _on_delete_finished(self, memo_ids: tuple[str, ...]) -> None:
         self.model.drop(memo_ids)
-        self.status_message.emit(f"Deleted {len(memo_ids)} memo(s)")
+        self.status_reported.emit(f"Deleted {len(memo_ids)} memo(s)")
         self.refresh()
 
     def _on_delete_failed(self, memo_ids: tuple[str, ...], exc: BaseException) -> None:
@@ -257,7 +258,7 @@ class MemoLibraryWidget(QWidget):
 
     def _on_link_ready(self, url: str) -> None:
         QGuiApplication.clipboard().setText(url)
-        self.status_message.emit("Download link copied to the clipboard")
+        self.status_reported.emit("Download link copied to the clipboard")
 
     def _on_action_failed(self, what: str, exc: BaseException) -> None:
         self.error_occurred.emit(f"{what}: {describe_error(exc)}")

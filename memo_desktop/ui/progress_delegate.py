@@ -13,7 +13,10 @@ from memo_desktop.ui.row_table_model import PROGRESS_ROLE
 class ProgressBarDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        progress = index.data(PROGRESS_ROLE)
+        # the model's own (Python) data(), not index.data(): no QVariant round trip, and PySide6 6.12.0 loses a
+        # reference to None each time QModelIndex.data() has nothing to return (see refcount_guard)
+        model = index.model()
+        progress = model.data(index, PROGRESS_ROLE)
         if progress is None:
             super().paint(painter, option, index)
             return
@@ -24,7 +27,7 @@ class ProgressBarDelegate(QStyledItemDelegate):
         bar.rect = option.rect.adjusted(3, 3, -3, -3)
         bar.minimum, bar.maximum = 0, 100
         bar.progress = int(progress)
-        bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or f"{int(progress)}%")
+        bar.text = str(model.data(index, Qt.ItemDataRole.DisplayRole) or f"{int(progress)}%")
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = option.state | QStyle.StateFlag.State_Horizontal

@@ -48,7 +48,7 @@ def retry_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
 
 
 class QueuePanelWidget(QWidget):
-    status_message = Signal(str)
+    status_reported = Signal(str)
     error_occurred = Signal(str)
     page_loaded = Signal()
 
@@ -102,7 +102,7 @@ class QueuePanelWidget(QWidget):
 
         self.jobs_model = JobTableModel(self)
         self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
-        self.jobs_table.selection_changed.connect(self._update_buttons)
+        self.jobs_table.selection_changed.connect(self._on_jobs_table_selection_changed)
         for column, width in enumerate((260, 70, 64, 100, 120, 80)):
             self.jobs_table.setColumnWidth(column, width)
 
@@ -247,7 +247,8 @@ class QueuePanelWidget(QWidget):
         self._act("Retry", f"Retried {len(ids)} job(s)", retry_jobs, ids)
 
     def _on_retry_all_button_clicked(self) -> None:
-        self._act("Retry all", "Retried every failed job of " + self.queue, lambda jobs, q: jobs.retry_all_failed(q), self.queue)
+        self._act("Retry all", "Retried every failed job of " + self.queue,
+                  lambda jobs, q: jobs.retry_all_failed(q), self.queue)
 
     def _on_remove_button_clicked(self) -> None:
         ids = [str(k) for k in self.jobs_table.selected_keys()]
@@ -261,12 +262,13 @@ class QueuePanelWidget(QWidget):
             self._act("Pause", f"Paused {self.queue}", lambda jobs, q: jobs.pause(q), self.queue)
 
     def _on_clear_button_clicked(self) -> None:
-        self._act("Clear completed", "Cleared the completed jobs of " + self.queue, lambda jobs, q: jobs.clear_completed(q), self.queue)
+        self._act("Clear completed", "Cleared the completed jobs of " + self.queue,
+                  lambda jobs, q: jobs.clear_completed(q), self.queue)
 
     def _act(self, action: str, done: str, fn: Callable[..., object], argument: object) -> None:
         """Run one queue action off-thread; then fresh counts and a fresh page (the events may lag a little)."""
         def on_result(_value: object) -> None:
-            self.status_message.emit(done)
+            self.status_reported.emit(done)
             self._request_snapshot()
             self.reload_page()
 
@@ -276,6 +278,9 @@ class QueuePanelWidget(QWidget):
             self.reload_page()
 
         self._runner.submit(fn, self._context().jobs, argument, on_result=on_result, on_error=on_error)
+
+    def _on_jobs_table_selection_changed(self) -> None:
+        self._update_buttons()
 
     def _update_buttons(self) -> None:
         connected = self._snapshot is not None and self._snapshot.connected

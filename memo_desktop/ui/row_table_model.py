@@ -44,13 +44,13 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         self._rows: tuple[Row, ...] = ()
         self._index: dict[Hashable, int] = {}
 
-    # -- what a subclass provides ------------------------------------------------------------------------------------
+    # -- what a subclass provides ----------------------------------------------------------------------------------
     def key(self, row: Row) -> Hashable:
         raise NotImplementedError
 
-    # -- data in --------------------------------------------------------------------------------------------------------
+    # -- data in ---------------------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[Row]) -> None:
-        """Show `rows`; when the keys are the same as before (in order), only the changed rows are repainted."""
+        """Show `rows`; with the same keys as before (in order), only the changed rows are repainted."""
         rows = tuple(rows)
         keys = [self.key(r) for r in rows]
         if len(rows) == len(self._rows) and all(self.key(old) == k for old, k in zip(self._rows, keys)):
@@ -77,7 +77,7 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
     def _row_changed(self, i: int) -> None:
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
 
-    # -- data out -------------------------------------------------------------------------------------------------------
+    # -- data out --------------------------------------------------------------------------------------------------
     @property
     def rows(self) -> tuple[Row, ...]:
         return self._rows
@@ -92,8 +92,8 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
     def row_at(self, index: AnyIndex) -> Row | None:
         return self._rows[index.row()] if index.isValid() and index.row() < len(self._rows) else None
 
-    # -- Qt's model interface --------------------------------------------------------------------------------------------
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+    # -- Qt's model interface --------------------------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008

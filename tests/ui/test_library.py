@@ -76,7 +76,7 @@ def test_rename_search_and_copy_link(qtbot, desktop, tmp_path):
     # a download link of the uploaded memo, fetched like a browser would
     widget.table.select_keys([memo.id])
     assert widget.copy_link_action.isEnabled()
-    with qtbot.waitSignal(widget.status_message, timeout=5_000):
+    with qtbot.waitSignal(widget.status_reported, timeout=5_000):
         widget.copy_link_action.trigger()
     url = QGuiApplication.clipboard().text()
     assert url.startswith("http")
