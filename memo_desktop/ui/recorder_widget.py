@@ -150,6 +150,9 @@ class RecorderWidget(QWidget):
         self._update_actions()
 
     def _on_controller_phase_changed(self, phase: RecordingPhase) -> None:
+        # the clock says at a glance whether audio is being captured: red while recording, amber while paused
+        colour = {RecordingPhase.RECORDING: "#d93025", RecordingPhase.PAUSED: "#e37400"}.get(phase)
+        self.elapsed_label.setStyleSheet(f"color: {colour};" if colour else "")
         if phase is RecordingPhase.RECORDING and not self._meter_timer.isActive():
             self._meter_timer.start()
         elif phase is RecordingPhase.IDLE:
