@@ -147,13 +147,16 @@ class JobQueue:
                     return job_id
                 existing.delete()  # a finished or failed run of the same work: start a fresh one
         rq_queue = self.queue(queue)
-        job = rq_queue.enqueue_call(
-            func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=self.options.timeout,
-            result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl, retry=self.options.retry(),
-            meta={PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts},
-            description=description or f"{queue} {job_id or ''}".strip(),
-        )
-        events.publish(self.connection, job.id, queue, JobState.WAITING)
+        with self.connection.pipeline() as pipe:  # the job and its event in one atomic round trip
+            job = rq_queue.enqueue_call(
+                func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=self.options.timeout,
+                result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl,
+                retry=self.options.retry(),
+                meta={PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts},
+                description=description or f"{queue} {job_id or ''}".strip(), pipeline=pipe,
+            )
+            events.publish(self.connection, job.id, queue, JobState.WAITING, pipeline=pipe)
+            pipe.execute()
         return job.id
 
     # -- read -------------------------------------------------------------------------------------------------------
