@@ -7,11 +7,13 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 from memo_desktop.cli.common import app_context, mask_url, print_json
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError, RedisUnavailable
 from memo_desktop.core.pipeline import requeue_pending
+from memo_desktop.core.processing.collector import ResultCollector
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.monitor import read_health
 
@@ -43,30 +45,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_worker(args: argparse.Namespace) -> int:
     kinds = [QueueKind.parse(name.strip()) for name in args.queues.split(",") if name.strip()]
     extra = {"redis_url": args.url} if args.url else {}
+    stop_requested = graceful_stop_on_signals()  # before any job starts, so no signal kills one midway
     with app_context(args, **extra) as ctx:
         pool = ctx.start_workers(kinds, concurrency=args.concurrency, name=args.name, burst=args.burst)
         print(f"memo-desktop worker {pool.name}: {pool.concurrency} threads on {', '.join(pool.queue_names)}",
               flush=True)
-        if args.burst:
-            pool.join()
-            return 0
-        stop_requested = threading.Event()
-        catch_up_pending_uploads(ctx, kinds)
-
-        def on_signal(signum: int, frame: object) -> None:
-            if stop_requested.is_set():
-                print("still finishing the current jobs; send SIGKILL to abort them", file=sys.stderr, flush=True)
-                return
-            print(f"{signal.Signals(signum).name}: finishing current jobs, then exiting", file=sys.stderr,
-                  flush=True)
-            stop_requested.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        while not stop_requested.wait(REQUEUE_SECONDS):
+        collector = None
+        if not args.burst:
             catch_up_pending_uploads(ctx, kinds)
+            # a machine that uploads owns memos: take in what workers elsewhere computed for them
+            collector = ResultCollector(ctx).start() if QueueKind.UPLOAD in kinds else None
+        last_catch_up = time.monotonic()
+        while pool.alive and not stop_requested.wait(0.5):
+            if not args.burst and time.monotonic() - last_catch_up > REQUEUE_SECONDS:
+                catch_up_pending_uploads(ctx, kinds)
+                last_catch_up = time.monotonic()
         finished = pool.stop(timeout=ctx.settings.job_timeout)
+        if collector is not None:
+            collector.stop()
         return 0 if finished else 1
+
+
+def graceful_stop_on_signals() -> threading.Event:
+    """First SIGTERM/SIGINT: let the current jobs finish, then exit. Later ones only say so."""
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop_requested.is_set():
+            print("still finishing the current jobs; send SIGKILL to abort them", file=sys.stderr, flush=True)
+            return
+        print(f"{signal.Signals(signum).name}: finishing current jobs, then exiting", file=sys.stderr, flush=True)
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop_requested
 
 
 def catch_up_pending_uploads(ctx: AppContext, kinds: list[QueueKind]) -> None:
