@@ -148,6 +148,9 @@ class ServiceHost(QObject):
             requeued = self._requeue(problems)
             if settings.workers_in_app:
                 self._start_pool(problems)
+        if redis_ok or settings.redis_url:
+            # also for a configured Redis that is down now: the watcher notices it coming back (the uploads that
+            # waited are queued and the workers start then, see _on_redis_back)
             self._watcher = QueueWatcher(ctx.redis, ctx.queue_names(), on_snapshot=self._on_watcher_snapshot,
                                          on_events=self._on_watcher_events).start()
         workers = self._pool.concurrency if self._pool is not None else 0

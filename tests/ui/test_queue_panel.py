@@ -8,9 +8,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.library import UploadState
 from memo_desktop.core.monitor import QueueCounts, read_health
+from memo_desktop.core.services import RedisServer
+from memo_desktop.core.services.redis_server import socket_path
 from tests.fixtures.jobs import MODULE as JOBS
-from tests.ui.conftest import close_app, open_app
+from tests.ui.conftest import close_app, open_app, write_tone_wav
 
 PROCESS = "file-process"
 
@@ -117,12 +120,22 @@ def test_workers_of_this_app_are_listed(qtbot, desktop):
     assert all(name.startswith(f"memo-{desktop.host.settings.device}") for name in names)
 
 
-def test_redis_down_is_shown_and_the_library_still_works(qtbot, app_settings, tmp_path):
-    dead = app_settings.replace(redis_url=f"unix://{tmp_path}/nothing.sock")
-    desktop = open_app(qtbot, dead)
+def test_offline_first_redis_down_then_back(qtbot, app_settings, tmp_path):
+    """Redis down: shown, the library works, an import stays local; Redis back: noticed, uploaded."""
+    root = tmp_path / "late-redis"
+    later = RedisServer(root)
+    url = f"unix://{socket_path(root)}"  # where that server will listen once started
+    desktop = open_app(qtbot, app_settings.replace(redis_url=url))
     try:
         state = desktop.window.connection_status.state("redis")
         assert state.connected is False and "Redis" in desktop.window.notifications.text
-        qtbot.waitUntil(lambda: desktop.window.memo_count_label.text() == "0 memos", timeout=5_000)
+        desktop.library_widget.import_files([write_tone_wav(tmp_path / "Offline memo.wav", 0.5)])
+        model = desktop.library_widget.model
+        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5_000)
+        assert model.rows[0].memo.upload_state is UploadState.LOCAL
+        later.acquire()
+        qtbot.waitUntil(lambda: desktop.window.connection_status.state("redis").connected is True, timeout=10_000)
+        qtbot.waitUntil(lambda: model.rows[0].memo.upload_state is UploadState.UPLOADED, timeout=15_000)
     finally:
         close_app(qtbot, desktop)
+        later.stop()
