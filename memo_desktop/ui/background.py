@@ -8,6 +8,8 @@ come back to the GUI thread as Qt signals.
   burst of refreshes (typing in a search box, a burst of job events) can never paint stale data over fresh data.
 - An error without an `on_error` handler is re-emitted as `task_failed(message)`, which the main window shows:
   background errors are never swallowed.
+- `owner`: a widget the handlers belong to (a dialog); if it has been deleted by the time the result arrives, the
+  handlers are skipped instead of touching a dead widget.
 - `wait_for_done(timeout)` is for the shutdown sequence (it blocks, so it is called from the service host thread).
 """
 
@@ -18,6 +20,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from memo_desktop.core.errors import MemoError
@@ -72,13 +75,14 @@ class BackgroundRunner(QObject):
         self._relay.task_succeeded.connect(self._on_relay_task_succeeded)
         self._relay.task_errored.connect(self._on_relay_task_errored)
         self._tokens = itertools.count(1)
-        self._handlers: dict[int, tuple[str | None, ResultHandler | None, ErrorHandler | None]] = {}
+        self._handlers: dict[int, tuple[str | None, ResultHandler | None, ErrorHandler | None, QObject | None]] = {}
         self._latest: dict[str, int] = {}
         self._lock = threading.Lock()  # submit() may be called from a non-GUI thread (e.g. the service host)
         self._closed = False
 
     def submit(self, fn: Callable[..., Any], *args: Any, on_result: ResultHandler | None = None,
-               on_error: ErrorHandler | None = None, key: str | None = None, **kwargs: Any) -> int:
+               on_error: ErrorHandler | None = None, key: str | None = None, owner: QObject | None = None,
+               **kwargs: Any) -> int:
         """Run `fn(*args, **kwargs)` on the pool; returns a token (0: refused, the app is shutting down)."""
         with self._lock:
             if self._closed:
@@ -86,7 +90,7 @@ class BackgroundRunner(QObject):
                 log.debug("refused %s: shutting down", getattr(fn, "__qualname__", fn))
                 return 0
             token = next(self._tokens)
-            self._handlers[token] = (key, on_result, on_error)
+            self._handlers[token] = (key, on_result, on_error, owner)
             if key is not None:
                 self._latest[key] = token
         self._pool.start(_Task(token, self._relay, fn, args, kwargs))
@@ -110,10 +114,12 @@ class BackgroundRunner(QObject):
     # -- results, on the GUI thread ---------------------------------------------------------------------------------
     def _take(self, token: int) -> tuple[bool, ResultHandler | None, ErrorHandler | None]:
         with self._lock:
-            key, on_result, on_error = self._handlers.pop(token, (None, None, None))
+            key, on_result, on_error, owner = self._handlers.pop(token, (None, None, None, None))
             stale = key is not None and self._latest.get(key) != token
             if key is not None and not stale:
                 del self._latest[key]
+        if owner is not None and not shiboken6.isValid(owner):
+            return True, None, None  # the widget that asked is gone (e.g. a closed dialog)
         return stale, on_result, on_error
 
     def _on_relay_task_succeeded(self, token: int, value: Any) -> None:

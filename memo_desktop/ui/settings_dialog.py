@@ -216,7 +216,7 @@ class SettingsDialog(QDialog):
         self.store_choice.set_custom(bool(settings.s3_endpoint))
         self._result: Settings | None = None
         runner.submit(secret_location, settings, S3_SECRET_KEY, on_result=self._on_secret_location_found,
-                      on_error=lambda exc: self.secret_hint.setText(describe_error(exc)))
+                      on_error=lambda exc: self.secret_hint.setText(describe_error(exc)), owner=self)
 
     # -- results ---------------------------------------------------------------------------------------------------
     def edited_settings(self) -> Settings:
@@ -265,7 +265,7 @@ class SettingsDialog(QDialog):
         self.test_result.setText("Testing…")
         self._runner.submit(check_connections, settings, self.new_secret(), on_result=self._show_test_result,
                             on_error=lambda exc: self._show_test_result(
-                                ConnectionReport(False, (describe_error(exc),))))
+                                ConnectionReport(False, (describe_error(exc),))), owner=self)
 
     def _show_test_result(self, report: ConnectionReport) -> None:
         self.test_button.setEnabled(True)

@@ -59,3 +59,14 @@ def test_unhandled_errors_are_reported_not_swallowed(qtbot, runner):
 def test_a_closed_runner_refuses_new_work(qtbot, runner):
     runner.close()
     assert runner.submit(lambda: 1) == 0
+
+
+def test_handlers_of_a_deleted_owner_are_skipped(qtbot, runner):
+    from PySide6.QtCore import QObject
+
+    owner = QObject()
+    seen = []
+    runner.submit(lambda: time.sleep(0.2) or "late", on_result=seen.append, owner=owner)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: runner.active_count == 0)
+    assert seen == []
