@@ -34,8 +34,8 @@ from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
-from memo_desktop.core.workers.rate_limit import RateLimiter
 from memo_desktop.core.workers import retention
+from memo_desktop.core.workers.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
