@@ -108,24 +108,29 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        # Called for every visible cell and every role on each repaint: roles are plain ints looked up in a dict
+        # (comparing against Qt enum members costs an attribute lookup and an enum comparison each time).
+        answer = _ROLE_ANSWERS.get(int(role))
+        if answer is None or not index.isValid() or index.row() >= len(self._rows):
             return None
-        row = self._rows[index.row()]
-        column = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return column.align
-        if role == PROGRESS_ROLE:
-            return column.progress(row) if column.progress else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return column.tooltip(row) if column.tooltip else None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return column.decoration(row) if column.decoration else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return column.foreground(row) if column.foreground else None
-        if role == ROW_ROLE:
-            return row
-        if role == KEY_ROLE:
-            return self.key(row)
-        return None
+        return answer(self, self._rows[index.row()], self.columns[index.column()])
+
+
+def _optional(getter: Callable[[Column[Any]], Callable[[Any], Any] | None]) -> Callable[..., Any]:
+    def answer(_model: RowTableModel[Any], row: Any, column: Column[Any]) -> Any:
+        fn = getter(column)
+        return fn(row) if fn is not None else None
+
+    return answer
+
+
+_ROLE_ANSWERS: dict[int, Callable[[RowTableModel[Any], Any, Column[Any]], Any]] = {
+    int(Qt.ItemDataRole.DisplayRole): lambda _m, row, column: column.text(row),
+    int(Qt.ItemDataRole.TextAlignmentRole): lambda _m, _row, column: column.align,
+    int(PROGRESS_ROLE): _optional(lambda column: column.progress),
+    int(Qt.ItemDataRole.ToolTipRole): _optional(lambda column: column.tooltip),
+    int(Qt.ItemDataRole.DecorationRole): _optional(lambda column: column.decoration),
+    int(Qt.ItemDataRole.ForegroundRole): _optional(lambda column: column.foreground),
+    int(ROW_ROLE): lambda _m, row, _column: row,
+    int(KEY_ROLE): lambda model, row, _column: model.key(row),
+}

@@ -35,7 +35,11 @@ class RowTableView(QTableView):
             header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
         else:
             header.setStretchLastSection(True)
-        self.setItemDelegate(ProgressBarDelegate(self))
+        # only the columns that can show a bar get the (Python) delegate; every other cell paints in C++ alone
+        self._progress_delegate = ProgressBarDelegate(self)
+        for column, spec in enumerate(model.columns):
+            if spec.progress is not None:
+                self.setItemDelegateForColumn(column, self._progress_delegate)
         self._kept: list[Hashable] = []
         model.modelAboutToBeReset.connect(self._on_model_about_to_be_reset)
         model.modelReset.connect(self._on_model_reset)
