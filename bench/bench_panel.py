@@ -43,7 +43,6 @@ from memo_desktop.core.monitor import QueueWatcher, list_jobs, read_health  # no
 from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.ui.background import BackgroundRunner  # noqa: E402
 from memo_desktop.ui.queue_panel_widget import PAGE_SIZE, QueuePanelWidget  # noqa: E402
-from memo_desktop.ui.refcount_guard import RefcountGuard  # noqa: E402
 
 QUEUE = "file-process"
 ECHO = "tests.fixtures.jobs.echo"
@@ -71,10 +70,7 @@ def percentile(values: list[float], q: float) -> float:
 def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
     """Run the GUI event loop until `condition()`; returns the perf_counter time it became true."""
     deadline = time.perf_counter() + timeout
-    guard = app.findChild(RefcountGuard)
     while not condition():
-        if guard is not None:
-            guard.check()  # this loop calls processEvents thousands of times a second
         if time.perf_counter() > deadline:
             raise TimeoutError("the panel did not catch up within 5 s")
         app.processEvents()
@@ -168,7 +164,6 @@ def main() -> None:
     args = parser.parse_args()
 
     app = QApplication([sys.argv[0]])
-    RefcountGuard.install_if_needed(app)  # PySide6 6.12.0 on Python 3.11 drains None's refcount
     with tempfile.TemporaryDirectory(prefix="bench-panel-") as tmp:
         server = RedisServer(Path(tmp) / "redis")
         url = server.acquire()

@@ -25,7 +25,6 @@ from memo_desktop.ui.memo_library_widget import MemoLibraryWidget
 from memo_desktop.ui.queue_panel_widget import QueuePanelWidget
 from memo_desktop.ui.recorder_widget import RecorderWidget
 from memo_desktop.ui.recording_controller import RecordingController
-from memo_desktop.ui.refcount_guard import RefcountGuard
 from memo_desktop.ui.service_host import ServiceHost, StartupReport
 from memo_desktop.ui.settings_dialog import SettingsDialog, store_settings
 
@@ -41,7 +40,6 @@ UI_STATE_FILE = "ui-state.ini"
 class MemoDesktopApp(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.refcount_guard = RefcountGuard.install_if_needed(self)  # see refcount_guard: a binding bug on 3.11
         self.runner = BackgroundRunner(parent=self)
         self.host = ServiceHost(settings, parent=self)
         self.player = AudioPlayer()

@@ -13,8 +13,7 @@ from memo_desktop.ui.row_table_model import PROGRESS_ROLE
 class ProgressBarDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        # the model's own (Python) data(), not index.data(): no QVariant round trip, and PySide6 6.12.0 loses a
-        # reference to None each time QModelIndex.data() has nothing to return (see refcount_guard)
+        # the model's own (Python) data(), not index.data(): no QVariant round trip
         model = index.model()
         progress = model.data(index, PROGRESS_ROLE)
         if progress is None:

@@ -56,16 +56,6 @@ def _pool_active(pool: QThreadPool) -> bool:
         return False
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _refcount_guard(qapp):
-    """The app's stopgap for PySide6 6.12.0 on Python 3.11 (see memo_desktop/ui/refcount_guard), session-wide:
-    qtbot's waits call void Qt methods thousands of times and would otherwise drain None between apps."""
-    from memo_desktop.ui.refcount_guard import RefcountGuard
-
-    guard = RefcountGuard.install_if_needed(qapp)
-    yield guard
-
-
 @pytest.fixture(autouse=True)
 def _no_dangling_threads(monkeypatch) -> Iterator[None]:
     before = set(threading.enumerate())

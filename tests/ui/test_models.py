@@ -55,7 +55,6 @@ def test_recovered_memos_carry_a_marker(qtbot):
     model = MemoTableModel()
     model.set_memos([memo("m1", recovered=True), memo("m2")])
     title = MemoTableModel.TITLE
-    # model.data, not index.data: PySide6 6.12.0's QModelIndex.data loses a reference to None (see refcount_guard)
     assert model.data(model.index(0, title), Qt.ItemDataRole.DecorationRole) is not None
     assert "Recovered" in model.data(model.index(0, title), Qt.ItemDataRole.ToolTipRole)
     assert model.data(model.index(1, title), Qt.ItemDataRole.DecorationRole) is None
