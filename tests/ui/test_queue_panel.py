@@ -99,8 +99,6 @@ def test_remove_a_waiting_job(qtbot, desktop):
     qtbot.waitUntil(lambda: panel.jobs_model.rowCount() == 0, timeout=5_000)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: JobQueue.clear_completed calls rq's registry.remove(delete_job=True) "
-                                       "with a pipeline, and rq then fetches the job through that pipeline")
 def test_clear_completed(qtbot, desktop):
     panel, jobs = desktop.queue_panel, desktop.host.context.jobs
     jobs.enqueue_function(PROCESS, f"{JOBS}.echo", {"value": "done"})

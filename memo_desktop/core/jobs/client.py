@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
@@ -15,7 +16,7 @@ import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import JobStatus
-from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.config import Settings
@@ -26,6 +27,7 @@ from memo_desktop.core.jobs.contract import (JobOptions, QueueKind, job_id_for, 
 from memo_desktop.core.jobs.progress import PROGRESS_KEY
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
+from memo_desktop.core.workers.retention import apply_retention
 
 PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
 MAX_ATTEMPTS_KEY = "maxAttempts"  # job.meta: attempts in total (rq keeps only the retries left)
@@ -86,9 +88,10 @@ def _timestamp(value: Any) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def job_status(job: RegisteredJob) -> JobStatusInfo:
+def job_status(job: RegisteredJob, with_result: bool = True) -> JobStatusInfo:
+    """`with_result=False` skips reading the result (one Redis round trip per job) when a list does not show it."""
     state = state_from_rq(job.get_status(refresh=False))
-    result = job.return_value() if state is JobState.COMPLETED else None
+    result = job.return_value() if state is JobState.COMPLETED and with_result else None
     error = ""
     if state is JobState.FAILED:
         latest = job.latest_result()
@@ -177,9 +180,9 @@ class JobQueue:
         return job_status(self.fetch(job_id))
 
     @translate_redis_errors
-    def statuses(self, job_ids: Iterable[str]) -> list[JobStatusInfo]:
+    def statuses(self, job_ids: Iterable[str], with_results: bool = True) -> list[JobStatusInfo]:
         jobs = RegisteredJob.fetch_many(list(job_ids), connection=self.connection, serializer=JSONSerializer)
-        return [job_status(job) for job in jobs if job is not None]
+        return [job_status(job, with_results) for job in jobs if job is not None]
 
     # -- actions ----------------------------------------------------------------------------------------------------
     @translate_redis_errors
@@ -217,14 +220,7 @@ class JobQueue:
 
     @translate_redis_errors
     def clear_completed(self, queue: str) -> int:
-        registry = FinishedJobRegistry(queue, connection=self.connection, serializer=JSONSerializer,
-                                       job_class=RegisteredJob)
-        job_ids = registry.get_job_ids(cleanup=False)
-        with self.connection.pipeline() as pipe:
-            for job_id in job_ids:
-                registry.remove(job_id, pipeline=pipe, delete_job=True)
-            pipe.execute()
-        return len(job_ids)
+        return apply_retention(self.connection, queue, keep_completed=0, keep_failed=sys.maxsize)
 
     @translate_redis_errors
     def pause(self, queue: str) -> None:

@@ -164,4 +164,4 @@ def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limi
     else:
         return []
     job_ids = [StartedJobRegistry.parse_job_id(raw) for raw in ids]
-    return [JobRow.from_status(info) for info in jobs.statuses(job_ids)]
+    return [JobRow.from_status(info) for info in jobs.statuses(job_ids, with_results=False)]
