@@ -201,6 +201,8 @@ def main() -> None:
                 "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(conn, drain_settings, 5), 0.0),
                 "memo-desktop worker --burst (2 processes x 5 threads)":
                     (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup),
+                "memo-desktop worker --burst (2 processes x 1 thread)":
+                    (lambda: run_worker_processes(url, Path(tmp), 2, 1, n), startup),
             }
             results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
             for _ in range(args.rounds):  # interleaved, so a busy moment of the machine hits every contender

@@ -27,6 +27,7 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
+from rq.utils import now as utc_now
 from rq.worker import SimpleWorker, WorkerStatus
 
 from memo_desktop.core.errors import PermanentJobError
@@ -118,7 +119,7 @@ class ThreadWorker(SimpleWorker):
         while not self._stop_requested:
             token = None
             try:
-                if time.monotonic() - self._beat_at >= 1.0:  # rq's loop has just sent one after the last job
+                if time.monotonic() - self._beat_at >= 1.0:  # `_after_job` has just sent one
                     self.heartbeat()
                 if self.should_run_maintenance_tasks:
                     self.run_maintenance_tasks()
@@ -158,11 +159,15 @@ class ThreadWorker(SimpleWorker):
         return [q for q in self._ordered_queues if q.name not in paused]
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        """rq's heartbeat is three commands; send them in one round trip."""
-        self._beat_at = time.monotonic()
+        """rq's heartbeat is three commands: send them in one round trip, or none when one went out this very
+        moment (rq's loop beats right after each job, which `_after_job` has just done)."""
         if pipeline is not None:
+            self._beat_at = time.monotonic()
             super().heartbeat(timeout, pipeline=pipeline)
             return
+        if timeout is None and time.monotonic() - self._beat_at < 0.1:
+            return
+        self._beat_at = time.monotonic()
         with self.connection.pipeline(transaction=False) as pipe:
             super().heartbeat(timeout, pipeline=pipe)
             pipe.execute()
@@ -194,13 +199,21 @@ class ThreadWorker(SimpleWorker):
         self._after_job(job, queue)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        """rq 3.0's bookkeeping before a job runs, plus the attempt count and the `active` event, in one round trip
+        (rq's own method leaves no room for them in its pipeline)."""
         job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
         job.meta["progress"] = 0
-        with self.connection.pipeline(transaction=False) as pipe:
-            pipe.hset(job.key, "meta", job.serializer.dumps(job.meta))  # job.save_meta(), in this round trip
-            events.publish(self.connection, job.id, job.origin, JobState.ACTIVE, pipeline=pipe)
-            pipe.execute()
+        with self.connection.pipeline() as pipeline:
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(utc_now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            if remove_from_intermediate_queue:
+                pipeline.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
+            pipeline.hset(job.key, "meta", job.serializer.dumps(job.meta))  # job.save_meta()
+            events.publish(self.connection, job.id, job.origin, JobState.ACTIVE, pipeline=pipeline)
+            pipeline.execute()
 
     def _finalize_failure(self, job: Job, queue: Queue, execution: Execution, exc_info: Any) -> None:
         if isinstance(exc_info[1], PermanentJobError):
@@ -208,8 +221,8 @@ class ThreadWorker(SimpleWorker):
         super()._finalize_failure(job, queue, execution, exc_info)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
-        """Go idle, publish the outcome and apply retention, in one round trip (two for a failure: its reason is
-        read)."""
+        """Go idle, heartbeat, publish the outcome and apply retention, in one round trip (two for a failure: its
+        reason is read)."""
         status = job.get_status(refresh=False)  # set by rq as it stored the outcome; the job may be trimmed already
         state = state_from_rq(status)
         error = ""
@@ -219,6 +232,7 @@ class ThreadWorker(SimpleWorker):
         progress = 100 if state is JobState.COMPLETED else int(job.meta.get("progress", 0))
         with self.connection.pipeline(transaction=False) as pipe:
             self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            self.heartbeat(pipeline=pipe)
             retention.restamp(pipe, job, status)
             events.publish(self.connection, job.id, queue.name, state, progress, error, pipeline=pipe)
             retention.trim(pipe, queue.name, *self._keep)
