@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -32,11 +31,6 @@ def app_context(args: argparse.Namespace, **extra: Any) -> Iterator[AppContext]:
         yield ctx
     finally:
         ctx.close()
-
-
-def mask_url(url: str) -> str:
-    """A URL safe to print: any password replaced by ***."""
-    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def print_json(data: Any) -> None:

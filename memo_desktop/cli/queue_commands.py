@@ -9,11 +9,12 @@ import sys
 import threading
 import time
 
-from memo_desktop.cli.common import app_context, mask_url, print_json
+from memo_desktop.cli.common import app_context, print_json
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError, RedisUnavailable
 from memo_desktop.core.pipeline import requeue_pending
 from memo_desktop.core.processing.collector import ResultCollector
+from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.monitor import read_health
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ class SecretStore(str, Enum):
     ENVIRONMENT = "environment"
     KEYRING = "keyring"
     FILE = "file"
+
+
+def mask_url(url: str) -> str:
+    """A URL safe to show or log: any password replaced by ***."""
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def get_secret(settings: Settings, name: str) -> str | None:

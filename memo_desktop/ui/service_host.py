@@ -28,6 +28,8 @@ from memo_desktop.core.errors import MemoError
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.monitor import HealthSnapshot, QueueWatcher
 from memo_desktop.core.pipeline import requeue_pending
+from memo_desktop.core.processing.collector import ResultCollector
+from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.recordings import recover_into_library
 from memo_desktop.core.workers.pool import WorkerPool
 from memo_desktop.ui.background import describe_error
@@ -74,6 +76,7 @@ class ServiceHost(QObject):
         self._thread = threading.Thread(target=self._run, name="service-host", daemon=True)
         self._pool: WorkerPool | None = None
         self._watcher: QueueWatcher | None = None
+        self._collector: ResultCollector | None = None
         self._redis_state: bool | None = None
         self._store_state: bool | None = None
         self._shutting_down = False
@@ -148,6 +151,7 @@ class ServiceHost(QObject):
             requeued = self._requeue(problems)
             if settings.workers_in_app:
                 self._start_pool(problems)
+            self._start_collector()
         if redis_ok or settings.redis_url:
             # also for a configured Redis that is down now: the watcher notices it coming back (the uploads that
             # waited are queued and the workers start then, see _on_redis_back)
@@ -168,7 +172,7 @@ class ServiceHost(QObject):
             self._set_redis_state(False, message)
             problems.append(f"Redis: {message}")
             return False
-        self._set_redis_state(True, _mask(url))
+        self._set_redis_state(True, mask_url(url))
         return True
 
     def _requeue(self, problems: list[str]) -> int:
@@ -185,6 +189,10 @@ class ServiceHost(QObject):
             problems.append(f"workers: {exc}")
         except Exception as exc:  # noqa: BLE001 - a Redis error at start: shown; the pool is retried on reconnect
             problems.append(f"workers could not start: {describe_error(exc)}")
+
+    def _start_collector(self) -> None:
+        """Results that workers on other machines computed for our memos come into the library by themselves."""
+        self._collector = ResultCollector(self._context, on_collected=self.library_changed.emit).start()
 
     def _check_store(self, starting: bool = False) -> None:
         if self._shutting_down:
@@ -213,7 +221,7 @@ class ServiceHost(QObject):
         if snapshot.connected != self._redis_state:
             was_down = self._redis_state is False
             self._set_redis_state(snapshot.connected,
-                                  _mask(self._context.redis_url) if snapshot.connected else snapshot.error)
+                                  mask_url(self._context.redis_url) if snapshot.connected else snapshot.error)
             if snapshot.connected and was_down:
                 self._commands.put(self._on_redis_back)
         self.snapshot_taken.emit(snapshot)
@@ -230,6 +238,8 @@ class ServiceHost(QObject):
             self.library_changed.emit()
         if self._pool is None and self._context.settings.workers_in_app:
             self._start_pool(problems)
+        if self._collector is None:
+            self._start_collector()
         for problem in problems:
             self.problem_reported.emit(problem)
 
@@ -245,6 +255,9 @@ class ServiceHost(QObject):
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop(timeout=3.0)
+        collector, self._collector = self._collector, None
+        if collector is not None:
+            collector.stop(timeout=3.0)
         try:
             self._context.close()
         except Exception as exc:  # noqa: BLE001 - report and go on: the next step must still run
@@ -270,9 +283,3 @@ class ServiceHost(QObject):
         self.shutdown_finished.emit()
         return False
 
-
-def _mask(url: str) -> str:
-    """A Redis URL safe to show: any password replaced by ***."""
-    from memo_desktop.cli.common import mask_url
-
-    return mask_url(url)

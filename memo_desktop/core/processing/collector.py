@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from typing import Callable
 
 import redis
 from rq.registry import FinishedJobRegistry
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 class ResultCollector:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, on_collected: Callable[[], object] | None = None) -> None:
+        """`on_collected` is called (on the collector's thread) after a result changed this library."""
         self._ctx = ctx
+        self._on_collected = on_collected or (lambda: None)
         self._inbox: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._subscriber = EventSubscriber(ctx.redis, self._on_event, name="result-collector-events")
         self._thread = threading.Thread(target=self.run, name="result-collector", daemon=True)
@@ -70,7 +73,10 @@ class ResultCollector:
             info = self._ctx.jobs.status(job_id)
             if info.state is not JobState.COMPLETED or not isinstance(info.result, dict):
                 return False
-            return pick_up_result(self._ctx, info.result)
+            collected = pick_up_result(self._ctx, info.result)
         except MemoError as exc:
             log.warning("could not take in the result of job %s: %s", job_id, exc)
             return False
+        if collected:
+            self._on_collected()
+        return collected
