@@ -41,7 +41,6 @@ class Scheduler:
                                logging_level=logging.WARNING)
         self._last_reap = 0.0
         self._last_lock = 0.0
-        self._lock_script = connection.register_script(ACQUIRE_OR_REFRESH_LOCK_SCRIPT)
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -67,9 +66,9 @@ class Scheduler:
 
     def _shorten_lock_leases(self) -> None:
         with self._connection.pipeline() as pipe:
-            for name in self._rq.acquired_locks:
-                self._lock_script(keys=[RQScheduler.get_locking_key(name)], args=[self._rq.name, LOCK_TTL_SECONDS],
-                                  client=pipe)
+            for name in self._rq.acquired_locks:  # refreshed only while still ours (rq's own lock script)
+                pipe.eval(ACQUIRE_OR_REFRESH_LOCK_SCRIPT, 1, RQScheduler.get_locking_key(name), self._rq.name,
+                          LOCK_TTL_SECONDS)
             pipe.execute()
 
     def _enqueue_due_jobs(self) -> None:
