@@ -6,18 +6,16 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 
 from memo_desktop.core.library import Library, new_memo_id
+from tests.fixtures.audio import write_tone as shared_write_tone
 
 
 def write_tone(path: Path, seconds: float = 0.25, rate: int = 16000, fmt: str | None = None,
                subtype: str | None = None) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    soundfile.write(str(path), 0.3 * np.sin(2 * np.pi * 440 * t), rate, format=fmt, subtype=subtype)
-    return path
+    """Short 16 kHz tones in the format's default encoding (what library tests import)."""
+    return shared_write_tone(path, seconds, rate, fmt=fmt, subtype=subtype)
 
 
 def bulk_insert(library: Library, count: int, transcript_every: int = 10) -> None:

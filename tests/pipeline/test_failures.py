@@ -9,7 +9,6 @@ from memo_desktop.core.library import UploadState
 from memo_desktop.core.pipeline import add_memo, requeue_pending
 from memo_desktop.core.services import ObjectStoreServer, RedisServer
 from tests.fixtures.audio import write_tone
-from tests.fixtures.waiting import wait_until
 from tests.pipeline.conftest import wait_for_state
 
 

@@ -11,13 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import pytest
-import soundfile
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.context import AppContext
@@ -27,22 +24,13 @@ from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import Memo, UploadState
 from memo_desktop.core.pipeline import add_memo
 from memo_desktop.core.workers.pool import WorkerPool
+from tests.fixtures.audio import write_tone  # noqa: F401 (the tests here import it from this conftest)
+from tests.fixtures.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCE = "The meeting with the design team moved to Thursday afternoon at three in the main conference room."
 SPEECH_WPM = 140
 FINISHED = (JobState.COMPLETED, JobState.FAILED)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def make_speech(path: Path, text: str, rate: int) -> Path:
@@ -55,15 +43,6 @@ def make_speech(path: Path, text: str, rate: int) -> Path:
     subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True,
                    capture_output=True, timeout=30)
     raw.unlink()
-    return path
-
-
-def write_tone(path: Path, seconds: float, rate: int = 48000, peak_dbfs: float = -6.0, channels: int = 1,
-               subtype: str = "PCM_16") -> Path:
-    t = np.arange(round(seconds * rate)) / rate
-    wave = 10 ** (peak_dbfs / 20) * np.sin(2 * np.pi * 440 * t)  # sampled peak within 0.004 dB of the true one
-    data = np.repeat(wave[:, None], channels, axis=1)
-    soundfile.write(str(path), data, rate, subtype=subtype)
     return path
 
 

@@ -49,7 +49,7 @@ def run_upload(ctx: AppContext, payload: dict[str, Any], progress: ProgressRepor
         state = UploadState.FAILED if final else UploadState.QUEUED
         library.set_upload_state(memo_id, state, error=str(exc) if final else f"retrying: {exc}")
         raise
-    memo = library.set_upload_state(memo_id, UploadState.UPLOADED, object_key=key)
+    library.set_upload_state(memo_id, UploadState.UPLOADED, object_key=key)
     queue_followups(ctx, memo_id)
     return {"success": True, "fileId": memo_id, "filename": payload["filename"], "url": url}
 
