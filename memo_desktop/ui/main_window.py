@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
         memo_menu.addAction(self.space_action)
         for action in (self.library.rename_action, self.library.delete_action, self.library.copy_link_action):
             memo_menu.addAction(action)
+        memo_menu.addSeparator()
+        for action in (self.library.analyze_action, self.library.compress_action, self.library.transcribe_action):
+            memo_menu.addAction(action)
 
     # -- messages ---------------------------------------------------------------------------------------------------
     def show_status(self, text: str) -> None:

@@ -1,29 +1,38 @@
 """The memo library: search, the memo table with live upload progress, playback, rename, delete with undo, copy a
-download link, and importing audio files (dialog or drag-and-drop).
+download link, importing audio files (dialog or drag-and-drop), queueing analysis, compression and transcription of
+uploaded memos, and the details (analysis figures, transcript) of the selected memo.
 
 Every library, queue or object-store call runs on the background runner; results come back as immutable values.
 Listings are "latest wins" (a slow listing never paints over a newer one) and refreshes are debounced, so a burst
 of job events or keystrokes costs one listing.
+
+The Transcribe action is hidden where transcription is not installed: `transcription_available(settings)` runs on
+the runner once per settings (a settings change brings a new context, and the app lists the library again then).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLineEdit, QSplitter, QToolBar,
+                               QVBoxLayout, QWidget)
 
+from memo_desktop.core import transcribe
+from memo_desktop.core.config import Settings
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import LibraryError, MemoError
+from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import Memo, UploadState
-from memo_desktop.core.pipeline import AddResult, add_memo, delete_memo
+from memo_desktop.core.pipeline import AddResult, add_memo, delete_memo, queue_process
 from memo_desktop.core.playback import AudioPlayer
 from memo_desktop.ui import icons
 from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.memo_details_widget import MemoDetailsWidget
 from memo_desktop.ui.memo_table_model import MemoTableModel
 from memo_desktop.ui.notification_widget import NotificationBarWidget
 from memo_desktop.ui.player_widget import PlayerWidget
@@ -32,6 +41,12 @@ from memo_desktop.ui.row_table_view import RowTableView
 REFRESH_DEBOUNCE_MS = 120
 UNDO_WINDOW_MS = 6000
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.opus *.mp3 *.aiff *.aif);;All files (*)"
+# what the status line calls each file-process operation
+PROCESS_NOUNS = {"analyze": "analysis", "compress": "compression", "transcribe": "transcription"}
+_PROCESS_ENDED = frozenset({JobState.COMPLETED.value, JobState.FAILED.value})
+
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 
 
 # -- background tasks: plain functions of the context, no Qt --------------------------------------------------------
@@ -39,15 +54,25 @@ def list_memos(ctx: AppContext, search: str) -> tuple[Memo, ...]:
     return tuple(ctx.library.list(search=search or None))
 
 
-def import_files(ctx: AppContext, paths: Sequence[Path]) -> tuple[tuple[AddResult, ...], tuple[str, ...]]:
-    """Import each file; one bad file does not stop the others (its problem is reported by name)."""
-    added, problems = [], []
-    for path in paths:
+def _each(items: Sequence[Item], do: Callable[[Item], Done],
+          name: Callable[[Item], str]) -> tuple[tuple[Done, ...], tuple[str, ...]]:
+    """`do` each item; one failure does not stop the others (its problem is reported by the item's name)."""
+    done, problems = [], []
+    for item in items:
         try:
-            added.append(add_memo(ctx, path))
+            done.append(do(item))
         except MemoError as exc:
-            problems.append(f"{Path(path).name}: {exc}")
-    return tuple(added), tuple(problems)
+            problems.append(f"{name(item)}: {exc}")
+    return tuple(done), tuple(problems)
+
+
+def import_files(ctx: AppContext, paths: Sequence[Path]) -> tuple[tuple[AddResult, ...], tuple[str, ...]]:
+    return _each(paths, lambda path: add_memo(ctx, path), lambda path: Path(path).name)
+
+
+def process_memos(ctx: AppContext, memos: Sequence[Memo], operation: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Queue `operation` (analyze, compress or transcribe) for each memo; returns the job ids and the problems."""
+    return _each(memos, lambda memo: queue_process(ctx, memo.id, operation), lambda memo: f"'{memo.title}'")
 
 
 def delete_memos(ctx: AppContext, memo_ids: Sequence[str]) -> tuple[str, ...]:
@@ -109,22 +134,45 @@ class MemoLibraryWidget(QWidget):
                                           QKeySequence(QKeySequence.StandardKey.Delete))
         self.copy_link_action = self._action("link", "Copy &link", "Copy a download link of the selected memo",
                                              self._on_copy_link_action_triggered, QKeySequence("Ctrl+Shift+C"))
+        self.analyze_action = self._action("analyze", "&Analyze", "Measure the levels and silence of the selected "
+                                           "uploaded memos", self._on_analyze_action_triggered)
+        self.compress_action = self._action("compress", "&Compress", "Make a compressed copy of the selected "
+                                            "uploaded memos (format in Settings)", self._on_compress_action_triggered)
+        self.transcribe_action = self._action("transcribe", "&Transcribe", "Transcribe the selected uploaded memos",
+                                              self._on_transcribe_action_triggered, QKeySequence("Ctrl+T"))
+        self.transcribe_action.setVisible(False)  # until transcription is known to be installed here
+        self._probed_settings: Settings | None = None
+
+        memo_actions = (self.rename_action, self.delete_action, self.copy_link_action)
+        process_actions = (self.analyze_action, self.compress_action, self.transcribe_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addActions([*memo_actions, self._separator(), *process_actions])
 
         self.player = PlayerWidget(player, self)
         self.player.playback_failed.connect(self.error_occurred)
         self.undo_bar = NotificationBarWidget(self)
+        self.details = MemoDetailsWidget(runner, context, self)
 
+        # a tool bar, not loose tool buttons: its buttons follow their actions' visibility (Transcribe may hide)
+        self.toolbar = QToolBar(self)
+        self.toolbar.setMovable(False)
+        self.toolbar.addActions([self.import_action, *memo_actions])
+        self.toolbar.addSeparator()
+        self.toolbar.addActions(process_actions)
         tools = QHBoxLayout()
         tools.addWidget(self.search_edit, 1)
-        for action in (self.import_action, self.rename_action, self.delete_action, self.copy_link_action):
-            button = QToolButton(self)
-            button.setDefaultAction(action)
-            tools.addWidget(button)
+        tools.addWidget(self.toolbar)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addLayout(tools)
         layout.addWidget(self.undo_bar)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.player)
 
         self._refresh_timer = QTimer(self)
@@ -132,16 +180,24 @@ class MemoLibraryWidget(QWidget):
         self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self._update_actions()
+        self._probe_transcription()
 
-    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None], shortcut: QKeySequence) -> QAction:
+    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None],
+                shortcut: QKeySequence | None = None) -> QAction:
         action = QAction(icons.icon(icon), text, self)
         action.setToolTip(tip)
-        action.setShortcut(shortcut)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
         # the shortcuts work anywhere in the window (the main window also lists these actions in its menus)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
+
+    def _separator(self) -> QAction:
+        separator = QAction(self)
+        separator.setSeparator(True)
+        return separator
 
     # -- public ---------------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -149,7 +205,9 @@ class MemoLibraryWidget(QWidget):
         self._refresh_timer.start()
 
     def apply_job_events(self, events: Sequence[JobEvent]) -> None:
-        if self.model.apply_job_events(events):
+        upload_ended = self.model.apply_job_events(events)
+        # a processing job that ended has put its result (analysis, variant, transcript) into the library
+        if upload_ended or any(e.queue == QueueKind.PROCESS.value and e.state in _PROCESS_ENDED for e in events):
             self.refresh()
 
     def selected_memos(self) -> list[Memo]:
@@ -175,6 +233,7 @@ class MemoLibraryWidget(QWidget):
 
     # -- slots ----------------------------------------------------------------------------------------------------
     def _on_refresh_timer_timeout(self) -> None:
+        self._probe_transcription()
         self._runner.submit(list_memos, self._context(), self.search_edit.text().strip(), key="memo-list",
                             on_result=self._on_memos_listed)
 
@@ -189,6 +248,7 @@ class MemoLibraryWidget(QWidget):
     def _on_table_selection_changed(self) -> None:
         memos = self.selected_memos()
         self.player.set_memo(memos[0] if len(memos) == 1 else None)
+        self.details.set_memo(memos[0] if len(memos) == 1 else None)
         self._update_actions()
 
     def _on_table_double_clicked(self, index) -> None:
@@ -219,6 +279,7 @@ class MemoLibraryWidget(QWidget):
 
     def _on_renamed(self, memo: Memo) -> None:
         self.model.replace_memo(memo)
+        self._on_table_selection_changed()
         self.status_reported.emit(f"Renamed to '{memo.title}'")
 
     def _on_delete_action_triggered(self) -> None:
@@ -260,6 +321,45 @@ class MemoLibraryWidget(QWidget):
         QGuiApplication.clipboard().setText(url)
         self.status_reported.emit("Download link copied to the clipboard")
 
+    def _on_analyze_action_triggered(self) -> None:
+        self._queue_processing("analyze")
+
+    def _on_compress_action_triggered(self) -> None:
+        self._queue_processing("compress")
+
+    def _on_transcribe_action_triggered(self) -> None:
+        self._queue_processing("transcribe")
+
+    def _queue_processing(self, operation: str) -> None:
+        memos = tuple(m for m in self.selected_memos() if m.upload_state is UploadState.UPLOADED)
+        if not memos:
+            return
+        noun = PROCESS_NOUNS[operation]
+        self._runner.submit(process_memos, self._context(), memos, operation,
+                            on_result=lambda outcome: self._on_processing_queued(noun, memos, outcome),
+                            on_error=lambda exc: self._on_action_failed(f"{noun.capitalize()} not queued", exc))
+
+    def _on_processing_queued(self, noun: str, memos: tuple[Memo, ...],
+                              outcome: tuple[tuple[str, ...], tuple[str, ...]]) -> None:
+        job_ids, problems = outcome
+        if job_ids:
+            what = f"'{memos[0].title}'" if len(memos) == 1 else f"{len(job_ids)} memos"
+            self.status_reported.emit(f"Queued {noun} of {what}")
+        for problem in problems:
+            self.error_occurred.emit(f"{noun.capitalize()} not queued: {problem}")
+
+    def _probe_transcription(self) -> None:
+        """Is transcription installed, for the current settings? Asked again only when the settings change."""
+        settings = self._context().settings
+        if settings is self._probed_settings:
+            return
+        self._probed_settings = settings
+        self._runner.submit(transcribe.transcription_available, settings, key="transcription-available",
+                            on_result=self._on_transcription_probed)
+
+    def _on_transcription_probed(self, available: bool) -> None:
+        self.transcribe_action.setVisible(available)
+
     def _on_action_failed(self, what: str, exc: BaseException) -> None:
         self.error_occurred.emit(f"{what}: {describe_error(exc)}")
         self.refresh()
@@ -280,3 +380,6 @@ class MemoLibraryWidget(QWidget):
         self.rename_action.setEnabled(len(memos) == 1)
         self.delete_action.setEnabled(bool(memos))
         self.copy_link_action.setEnabled(len(memos) == 1 and memos[0].upload_state is UploadState.UPLOADED)
+        uploaded = bool(memos) and all(m.upload_state is UploadState.UPLOADED for m in memos)
+        for action in (self.analyze_action, self.compress_action, self.transcribe_action):
+            action.setEnabled(uploaded)

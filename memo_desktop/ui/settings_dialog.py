@@ -2,7 +2,8 @@
 
 The dialog only edits values; it returns a new frozen Settings and, if typed, a new secret. Saving and applying
 (save_settings, set_secret, restarting the service generation) happen in the application, off the GUI thread.
-The connection test runs on the background runner too: a dead endpoint takes seconds to time out.
+The connection test runs on the background runner too: a dead endpoint takes seconds to time out. So does the check
+whether transcription is installed (automatic transcription can only be switched on where it is).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
+from memo_desktop.core import transcribe
 from memo_desktop.core.config import Settings, save_settings
 from memo_desktop.core.errors import ConfigError, MemoError, ObjectNotFound
 from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret, secret_location, set_secret
@@ -179,13 +181,28 @@ class SettingsDialog(QDialog):
         self.auto_upload.setChecked(settings.auto_upload)
         self.auto_compress = QCheckBox("Compress uploaded memos automatically", self)
         self.auto_compress.setChecked(settings.auto_compress)
+        self.keep_original = QCheckBox("Keep the original after compression", self)
+        self.keep_original.setChecked(settings.keep_original)
+        self.keep_original.setToolTip("Off: the compressed copy replaces the original in the object store "
+                                      "(the recording on this computer is kept)")
+        self.auto_analyze = QCheckBox("Analyze uploaded memos automatically", self)
+        self.auto_analyze.setChecked(settings.auto_analyze)
+        self.auto_transcribe = QCheckBox("Transcribe uploaded memos automatically", self)
+        self.auto_transcribe.setChecked(settings.auto_transcribe)
+        # disabled until transcription is known to be installed here; a disabled box still saves its value as it
+        # was (headless workers on another machine may transcribe what this one uploads)
+        self.auto_transcribe.setEnabled(False)
+        self.auto_transcribe.setToolTip("Checking whether transcription is installed…")
         recording_box = QGroupBox("Recording", self)
         form = QFormLayout(recording_box)
         form.addRow("Sample rate:", self.sample_rate)
         form.addRow("Channels:", self.channels)
         form.addRow("Compressed format:", self.compress_format)
         form.addRow(self.auto_upload)
+        form.addRow(self.auto_analyze)
         form.addRow(self.auto_compress)
+        form.addRow(self.keep_original)
+        form.addRow(self.auto_transcribe)
 
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #b3261e;")
@@ -217,6 +234,8 @@ class SettingsDialog(QDialog):
         self._result: Settings | None = None
         runner.submit(secret_location, settings, S3_SECRET_KEY, on_result=self._on_secret_location_found,
                       on_error=lambda exc: self.secret_hint.setText(describe_error(exc)), owner=self)
+        runner.submit(transcribe.transcription_available, settings, on_result=self._on_transcription_probed,
+                      owner=self)
 
     # -- results ---------------------------------------------------------------------------------------------------
     def edited_settings(self) -> Settings:
@@ -235,6 +254,9 @@ class SettingsDialog(QDialog):
             compress_format=self.compress_format.currentData(),
             auto_upload=self.auto_upload.isChecked(),
             auto_compress=self.auto_compress.isChecked(),
+            keep_original=self.keep_original.isChecked(),
+            auto_analyze=self.auto_analyze.isChecked(),
+            auto_transcribe=self.auto_transcribe.isChecked(),
         )
 
     def new_secret(self) -> str | None:
@@ -271,6 +293,13 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(True)
         self.test_result.setText("\n".join(report.lines))
         self.test_result.setStyleSheet("color: #188038;" if report.ok else "color: #b3261e;")
+
+    def _on_transcription_probed(self, available: bool) -> None:
+        self.auto_transcribe.setEnabled(available)
+        self.auto_transcribe.setToolTip(
+            "Queue a transcription after every upload" if available else
+            f"Transcription is not installed here ({transcribe.INSTALL_HINT}), or the model named by the "
+            "'transcribe_model' setting is missing")
 
     def _on_secret_location_found(self, where: str) -> None:
         self.secret_hint.setText(f"The secret key is kept in {where}; it never goes into the config file.")
