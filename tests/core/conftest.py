@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import redis
@@ -24,6 +24,7 @@ from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.workers.pool import WorkerPool
 from tests.fixtures import jobs as fixture_jobs
+from tests.fixtures.waiting import wait_until  # noqa: F401 (the tests here import it from this conftest)
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = fixture_jobs.MODULE  # "tests.fixtures.jobs"
@@ -33,18 +34,6 @@ QUEUE = "file-process"      # a queue every worker serves, whatever the device
 def job(name: str) -> str:
     """The dotted name of a test job function."""
     return f"{JOBS}.{name}"
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
-    """Poll until `predicate()` is truthy; returns its value, or fails the test after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message or predicate}")
-        time.sleep(interval)
 
 
 @dataclass(frozen=True)
