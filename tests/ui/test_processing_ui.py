@@ -23,14 +23,6 @@ needs_transcription = pytest.mark.skipif(not transcribe.transcription_available(
                                          reason=f"transcription not installed ({transcribe.INSTALL_HINT})")
 
 
-@pytest.fixture
-def no_tqdm_monitor(monkeypatch) -> None:
-    """faster-whisper makes (disabled) tqdm bars, and tqdm starts its process-wide monitor thread for every bar, even a
-    disabled one, and never stops it; the thread check of these tests would count it against the app."""
-    tqdm = pytest.importorskip("tqdm")
-    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
-
-
 def uploaded_titles(desktop) -> set[str]:
     return {i.memo.title for i in desktop.library_widget.model.rows if i.memo.upload_state is UploadState.UPLOADED}
 
@@ -48,8 +40,7 @@ def select(qtbot, widget, title: str) -> None:
 
 
 @needs_transcription
-def test_transcribe_from_the_library_shows_the_transcript_and_makes_it_searchable(qtbot, no_tqdm_monitor, desktop,
-                                                                                  tmp_path):
+def test_transcribe_from_the_library_shows_the_transcript_and_makes_it_searchable(qtbot, desktop, tmp_path):
     widget = desktop.library_widget
     qtbot.waitUntil(widget.transcribe_action.isVisible, timeout=5_000)  # transcription is installed here
     speech = make_speech(tmp_path / "Planning call.wav", SENTENCE, 16000)

@@ -120,9 +120,13 @@ def _load_model(model_path: Path, threads: int, compute_type: str) -> WhisperMod
         model = _models.get(key)
         if model is None:
             try:
+                import tqdm
                 from faster_whisper import WhisperModel
             except ImportError as exc:
                 raise TranscriptionUnavailable(f"{INSTALL_HINT} (faster-whisper cannot be imported: {exc})") from None
+            # faster-whisper makes (disabled) tqdm bars, and each would start tqdm's monitor thread, which then runs
+            # for the rest of the process: a thread nobody owns
+            tqdm.tqdm.monitor_interval = 0
             try:
                 model = WhisperModel(str(model_path), device="cpu", compute_type=compute_type, cpu_threads=threads,
                                      local_files_only=True)
