@@ -8,23 +8,13 @@ from __future__ import annotations
 import sqlite3
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from memo_desktop.core.library import Library  # noqa: E402
 from tests.library.conftest import bulk_insert  # noqa: E402
-
-
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
+from timing import best_of  # noqa: E402
 
 def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,6 +43,7 @@ from memo_desktop.core.monitor import QueueWatcher, list_jobs, read_health  # no
 from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.ui.background import BackgroundRunner  # noqa: E402
 from memo_desktop.ui.queue_panel_widget import PAGE_SIZE, QueuePanelWidget  # noqa: E402
+from timing import percentile  # noqa: E402
 
 QUEUE = "file-process"
 ECHO = "tests.fixtures.jobs.echo"
@@ -60,12 +61,6 @@ class Context:
 
     def __init__(self, jobs: JobQueue) -> None:
         self.jobs = jobs
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
 
 def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
     """Run the GUI event loop until `condition()`; returns the perf_counter time it became true."""

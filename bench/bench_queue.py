@@ -44,15 +44,10 @@ from memo_desktop.core.jobs.events import EventSubscriber, JobEvent  # noqa: E40
 from memo_desktop.core.jobs.registry import load_job_modules  # noqa: E402
 from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.core.workers.pool import WorkerPool  # noqa: E402
+from timing import percentile  # noqa: E402
 
 QUEUE = "file-process"
 ECHO = "tests.fixtures.jobs.echo"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
 
 def command_calls(conn: redis.Redis) -> int:
     return sum(stats["calls"] for name, stats in conn.info("commandstats").items() if name != "cmdstat_info")

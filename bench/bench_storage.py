@@ -19,16 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from memo_desktop.core.services.object_store_server import ObjectStoreServer  # noqa: E402
 from memo_desktop.core.storage import ObjectStore, StoreConfig  # noqa: E402
-
-
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
+from timing import best_of  # noqa: E402
 
 def main(megabytes: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
