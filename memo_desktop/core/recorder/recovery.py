@@ -24,7 +24,8 @@ from typing import Callable
 import soundfile
 
 from memo_desktop.core.errors import RecorderError
-from memo_desktop.core.recorder.sidecar import SIDECAR_SUFFIX, RecordingPaths, is_in_use, read_sidecar
+from memo_desktop.core.recorder.sidecar import (SIDECAR_SUFFIX, RecordingPaths, is_in_use, move_without_replacing,
+                                               read_sidecar)
 from memo_desktop.core.recorder.wav_repair import repair_wav_header
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,7 @@ def _recover_one(note: Path) -> RecoveredRecording | None:
             paths.in_progress.unlink()
             note.unlink(missing_ok=True)
             return None
-        # Never replace an existing file: a recovered take must not overwrite another recording.
-        target = paths.final
-        n = 1
-        while target.exists():
-            target = paths.final.with_name(f"{paths.final.stem}-recovered-{n}{paths.final.suffix}")
-            n += 1
-        paths.in_progress.rename(target)
+        target = move_without_replacing(paths.in_progress, paths.final, tag="recovered-")
         repaired, interrupted = repair.repaired, True
     elif paths.final.exists():
         target = paths.final

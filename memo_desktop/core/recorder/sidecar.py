@@ -118,6 +118,17 @@ class HeldSidecar:
             self._fd = None
 
 
+def move_without_replacing(source: Path, target: Path, tag: str = "") -> Path:
+    """Rename `source` to `target`, or to `<stem>-<tag><n><suffix>` when that is taken: a finished or recovered
+    take never replaces another recording. Returns the name it got."""
+    candidate, n = target, 1
+    while candidate.exists():
+        candidate = target.with_name(f"{target.stem}-{tag}{n}{target.suffix}")
+        n += 1
+    source.rename(candidate)
+    return candidate
+
+
 def new_sidecar_info(paths: RecordingPaths, title: str | None, started: datetime, sample_rate: int,
                      channels: int, device_name: str) -> SidecarInfo:
     return SidecarInfo(recording_id=paths.recording_id, final_name=paths.final.name, title=title,
