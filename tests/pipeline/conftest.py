@@ -43,3 +43,10 @@ def ctx(make_context) -> AppContext:
 def wait_for_state(ctx: AppContext, memo_id: str, state: UploadState, timeout: float = 30.0):
     return wait_until(lambda: (m := ctx.library.get(memo_id)).upload_state is state and m, timeout,
                       f"memo {memo_id} to become {state.value}")
+
+
+def wait_for_job(ctx: AppContext, job_id: str, state: str = "completed", timeout: float = 20.0):
+    """The job's status once it reached `state` (a memo turns `uploaded` inside its job, a moment before rq records
+    the job as finished: wait for the job itself before reading its result)."""
+    return wait_until(lambda: (s := ctx.jobs.status(job_id)).state.value == state and s, timeout,
+                      f"job {job_id} to become {state}")

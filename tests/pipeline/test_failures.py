@@ -8,8 +8,9 @@ from memo_desktop.core.errors import BadAudioFile, RedisUnavailable
 from memo_desktop.core.library import UploadState
 from memo_desktop.core.pipeline import add_memo, requeue_pending
 from memo_desktop.core.services import ObjectStoreServer, RedisServer
+from memo_desktop.core.storage import ObjectStore
 from tests.fixtures.audio import write_tone
-from tests.pipeline.conftest import wait_for_state
+from tests.pipeline.conftest import wait_for_job, wait_for_state
 
 
 def test_wrong_credentials_fail_once_with_a_clear_reason(make_context, monkeypatch, tmp_path):
@@ -65,7 +66,7 @@ def test_redis_down_at_import_keeps_the_memo_local_then_queues_it(make_context, 
         (job_id,) = requeue_pending(ctx)
         make_context.start_workers(ctx)
         wait_for_state(ctx, result.memo.id, UploadState.UPLOADED)
-        assert ctx.jobs.status(job_id).state.value == "completed"
+        wait_for_job(ctx, job_id)
         assert requeue_pending(ctx) == []  # nothing left behind, nothing queued twice
     finally:
         redis_server.stop()
@@ -84,3 +85,17 @@ def test_bad_files_are_refused_and_nothing_is_queued(ctx, tmp_path, name, conten
         add_memo(ctx, path)
     assert ctx.library.count() == 0
     assert ctx.redis.keys("rq:job:*") == []
+
+
+def test_a_file_changed_after_queueing_fails_once_and_leaves_no_object(make_context, tmp_path):
+    ctx = make_context()
+    memo = add_memo(ctx, write_tone(tmp_path / "a.wav")).memo
+    data = bytearray(memo.audio_path.read_bytes())
+    data[-100:] = bytes(100)  # same size, other content
+    memo.audio_path.write_bytes(data)
+    make_context.start_workers(ctx)
+
+    failed = wait_for_state(ctx, memo.id, UploadState.FAILED)
+    assert "changed since its upload was queued" in failed.upload_error
+    assert ctx.jobs.status(memo.job_id).attempts_made == 1
+    assert ctx.object_store.list_keys(ObjectStore.memo_prefix(memo.id)) == []

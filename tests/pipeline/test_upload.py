@@ -9,7 +9,7 @@ from memo_desktop.core.pipeline import add_file_upload_job, add_memo, delete_mem
 from memo_desktop.core.storage import ObjectStore
 from tests.fixtures.audio import write_tone
 from tests.fixtures.waiting import wait_until
-from tests.pipeline.conftest import wait_for_state
+from tests.pipeline.conftest import wait_for_job, wait_for_state
 
 
 def test_upload_end_to_end_content_and_presigned_url(ctx, make_context, tmp_path):
@@ -20,7 +20,7 @@ def test_upload_end_to_end_content_and_presigned_url(ctx, make_context, tmp_path
     assert result.job_id and result.memo.upload_state is UploadState.QUEUED
 
     memo = wait_for_state(ctx, result.memo.id, UploadState.UPLOADED)
-    status = ctx.jobs.status(result.job_id)
+    status = wait_for_job(ctx, result.job_id)
     assert status.as_dict()["result"]["success"] is True
     assert status.result["fileId"] == memo.id and status.result["filename"] == memo.filename
     assert memo.object_key == ObjectStore.memo_prefix(memo.id) + memo.sha256[:16] + ".wav"
@@ -37,7 +37,7 @@ def test_repeated_upload_of_same_memo_makes_no_second_object(ctx, make_context, 
     wait_for_state(ctx, memo.id, UploadState.UPLOADED)
 
     again = add_file_upload_job(ctx, memo.id)
-    wait_until(lambda: ctx.jobs.status(again).state.value == "completed", 20, "the second upload job")
+    wait_for_job(ctx, again)
     assert ctx.object_store.list_keys(ObjectStore.memo_prefix(memo.id)) == [ctx.library.get(memo.id).object_key]
 
 
@@ -50,7 +50,7 @@ def test_delete_removes_the_memo_and_its_objects(ctx, make_context, tmp_path):
     job_id = delete_memo(ctx, memo.id)
 
     assert job_id is not None and not memo.audio_path.exists()
-    wait_until(lambda: ctx.jobs.status(job_id).state.value == "completed", 20, "the delete job")
+    wait_for_job(ctx, job_id)
     assert ctx.object_store.list_keys(ObjectStore.memo_prefix(memo.id)) == []
     assert ctx.library.count() == 0
 

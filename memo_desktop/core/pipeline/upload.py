@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from memo_desktop.core.errors import LibraryError, PermanentJobError, StorageAut
 from memo_desktop.core.jobs.progress import ProgressReporter
 from memo_desktop.core.library import UploadState
 from memo_desktop.core.library.audio_file import file_sha256
+from memo_desktop.core.storage import ObjectStore
 
 
 def _is_last_attempt() -> bool:
@@ -32,14 +34,11 @@ def run_upload(ctx: AppContext, payload: dict[str, Any], progress: ProgressRepor
     try:
         if not path.is_file():
             raise PermanentJobError(f"{path} no longer exists on this machine")
-        if file_sha256(path) != payload["sha256"]:
-            raise PermanentJobError(f"{path} changed since its upload was queued (content hash differs)")
         store = ctx.object_store
         key = store.object_key_for(memo_id, payload["sha256"], path.suffix.lstrip("."))
         # a retried or repeated upload never duplicates data: same key, and skipped when the content is there
         if not store.has_object(key, payload["size"], payload["sha256"]):
-            store.upload(path, key, content_type=payload["mimeType"], sha256=payload["sha256"],
-                         progress=progress.fraction)
+            _upload_verified(store, path, key, payload, progress)
         url = store.presigned_url(key)
     except StorageAuthError as exc:
         library.set_upload_state(memo_id, UploadState.FAILED, error=str(exc))
@@ -52,6 +51,19 @@ def run_upload(ctx: AppContext, payload: dict[str, Any], progress: ProgressRepor
     library.set_upload_state(memo_id, UploadState.UPLOADED, object_key=key)
     queue_followups(ctx, memo_id)
     return {"success": True, "fileId": memo_id, "filename": payload["filename"], "url": url}
+
+
+def _upload_verified(store: ObjectStore, path: Path, key: str, payload: dict[str, Any],
+                     progress: ProgressReporter) -> None:
+    """Upload while another thread re-hashes the file (one pass's time, not two); if the file changed since it was
+    queued, the object is removed again and the job fails for good."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-hash") as hasher:
+        digest = hasher.submit(file_sha256, path)
+        store.upload(path, key, content_type=payload["mimeType"], sha256=payload["sha256"],
+                     progress=progress.fraction)
+        if digest.result() != payload["sha256"]:
+            store.delete(key)
+            raise PermanentJobError(f"{path} changed since its upload was queued (content hash differs)")
 
 
 def queue_followups(ctx: AppContext, memo_id: str) -> None:
