@@ -129,13 +129,14 @@ def take_screenshot(base: Path, out: Path, mic) -> int:
                                                                for i in model.rows), 60, "the memos to upload")
 
     ctx = desktop.host.context
+    # demo jobs from the test fixtures, labelled as such: two that fail on purpose, then a busy queue (5 running
+    # with progress, the rest waiting)
     for i in range(2):  # failures first (the sleeping jobs would keep every worker busy)
         ctx.jobs.enqueue_function("file-process", "tests.fixtures.jobs.fail",
-                                  {"message": "TranscriptionUnavailable: no whisper model installed",
-                                   "filename": f"transcribe {MEMOS[i][0]}"})
-    for i in range(12):  # a busy queue: 5 running with progress, the rest waiting
+                                  {"message": "demo job: fails on purpose", "filename": f"demo failure {i + 1}"})
+    for i in range(12):
         ctx.jobs.enqueue_function("file-process", "tests.fixtures.jobs.sleep",
-                                  {"seconds": 40 + 3 * i, "steps": 200, "filename": f"transcribe {MEMOS[i % 6][0]}"})
+                                  {"seconds": 40 + 3 * i, "steps": 200, "filename": f"demo job {i + 1}"})
     panel = desktop.queue_panel
     wait_until(lambda: (c := panel.counts_model.counts("file-process")) is not None and c.active == 5
                and c.failed == 2, 30, "the queue to get busy")

@@ -166,3 +166,21 @@ def test_a_running_job_is_heartbeated_so_it_is_not_taken_for_abandoned(ctx, star
     wait_until(lambda: expiry() > first, 3, message="a heartbeat to push the expiry on")
     wait_until(lambda: state_of(ctx.jobs, job_id) == "completed", 5, message="the job to end")
     assert registry.get_job_ids(cleanup=False) == []
+
+
+def test_a_job_still_running_at_shutdown_is_handed_back_and_runs_again(ctx, start_pool, redis_conn):
+    job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 1.5, "log": "runs", "tag": "slow"})
+    pool = ctx.start_workers(concurrency=1)
+    wait_until(lambda: state_of(ctx.jobs, job_id) == "active", 5, message="the job to start")
+
+    assert pool.stop(timeout=0.2) is False  # it could not wait for the job
+
+    status = ctx.jobs.status(job_id)
+    assert status.state.value == "waiting" and status.attempts_made == 0  # back at the front, attempt not counted
+    time.sleep(1.8)  # the abandoned thread finishes its sleep meanwhile...
+    assert state_of(ctx.jobs, job_id) == "waiting"  # ...and its outcome is discarded
+
+    start_pool(ctx, concurrency=1)
+    wait_until(lambda: state_of(ctx.jobs, job_id) == "completed", 10, message="the job to run again")
+    assert ctx.jobs.status(job_id).attempts_made == 1
+    assert [e.event for e in read_log(redis_conn, "runs")].count("start") == 2

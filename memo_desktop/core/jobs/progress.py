@@ -22,7 +22,7 @@ class ProgressReporter:
         self._last_time = 0.0
 
     def __call__(self, percent: float) -> None:
-        if self._job is None:
+        if self._job is None or getattr(self._job, "handed_back", False):
             return
         value = max(0, min(100, int(percent)))
         now = time.monotonic()

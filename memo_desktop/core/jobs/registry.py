@@ -60,6 +60,10 @@ def load_job_modules(extra: tuple[str, ...] = ()) -> None:
 class RegisteredJob(Job):
     """An rq Job whose function comes from the registry, with no callbacks or webhooks taken from Redis."""
 
+    # set on the running instance when a stopping pool gave the job back to its queue: the thread still running
+    # it must not write progress or an outcome any more
+    handed_back = False
+
     @property
     def func(self) -> JobFunction:
         return resolve(self.func_name)

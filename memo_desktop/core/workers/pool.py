@@ -82,7 +82,8 @@ class WorkerPool:
         try:
             worker.work(burst=self.burst, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("worker %s lost Redis (%s); the pool restarts it", worker.name, exc)
+            if not worker.abandoned:
+                log.warning("worker %s lost Redis (%s); the pool restarts it", worker.name, exc)
 
     def _revive_dead_workers(self) -> None:
         """A worker whose loop ended on an error (Redis went away at a bad moment) is replaced; one stopped on
@@ -133,6 +134,7 @@ class WorkerPool:
         job_id = worker.current_job_id
         if job_id is None:
             return
+        worker.abandon_current_job()
         job = JobQueue(self.connection, self.settings)._fetch(job_id)
         if job is None or job.get_status(refresh=True) != JobStatus.STARTED:
             return

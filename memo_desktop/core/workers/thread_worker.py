@@ -65,6 +65,7 @@ class ThreadWorker(SimpleWorker):
         self._beat_lock = threading.Lock()
         self._beat_at = -1.0
         self.current_job_id: str | None = None
+        self.abandoned = False
 
     # -- lifecycle ----------------------------------------------------------------------------------------------------
     def request_thread_stop(self) -> None:
@@ -196,7 +197,17 @@ class ThreadWorker(SimpleWorker):
             with self._beat_lock:  # no heartbeat may land after the job ended (it would re-create its keys)
                 self._beating = None
             self.current_job_id = None
-        self._after_job(job, queue)
+        if not self.abandoned:
+            self._after_job(job, queue)
+
+    def abandon_current_job(self) -> None:
+        """The pool handed this worker's job back to its queue (a shutdown that could not wait for it): whatever
+        the job still does on this thread is not recorded, and the worker ends after it."""
+        self.abandoned = True
+        running = self._beating
+        if running is not None:
+            running[0].handed_back = True
+        self.request_thread_stop()
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         """rq 3.0's bookkeeping before a job runs, plus the attempt count and the `active` event, in one round trip
@@ -215,7 +226,16 @@ class ThreadWorker(SimpleWorker):
             events.publish(self.connection, job.id, job.origin, JobState.ACTIVE, pipeline=pipeline)
             pipeline.execute()
 
+    def _finalize_success(self, job: Job, queue: Queue, execution: Execution, return_value: Any) -> None:
+        if self.abandoned:
+            log.info("job %s ended after it was handed back; its result here is discarded", job.id)
+            return
+        super()._finalize_success(job, queue, execution, return_value)
+
     def _finalize_failure(self, job: Job, queue: Queue, execution: Execution, exc_info: Any) -> None:
+        if self.abandoned:  # e.g. its services stopped under it at shutdown: the job runs again from its queue
+            log.info("job %s ended after it was handed back (%s); discarded", job.id, exc_info[1])
+            return
         if isinstance(exc_info[1], PermanentJobError):
             job.retries_left = 0  # another attempt cannot fix it: fail now, with the reason
         super()._finalize_failure(job, queue, execution, exc_info)
