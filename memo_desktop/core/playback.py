@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from memo_desktop.core.errors import MemoError
+from memo_desktop.core.portaudio import import_sounddevice
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +256,4 @@ def _drain_queue(blocks: queue.Queue[_Block]) -> None:
 
 
 def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:  # the wheel does not bundle PortAudio on Linux
-        raise PlaybackError(f"cannot play audio: the PortAudio library is missing ({exc}); "
-                            "on Debian/Ubuntu install libportaudio2") from None
-    return sounddevice
+    return import_sounddevice(PlaybackError, "play audio")

@@ -58,18 +58,18 @@ def test_writers_in_many_threads(library, tone):
     assert sorted(p.name for p in library.audio_dir.iterdir()) == sorted(m.audio_path.name for m in memos)
 
 
-def test_writers_in_two_processes(library, tone, tmp_path):
-    go = tmp_path / "go"
-    library.count()  # the schema exists before the race, as after any first start
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(library.db_path), str(library.audio_dir),
-                               str(tone), str(go), "25", f"p{n}"], stderr=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).parents[2])
+def race_two_writer_processes(db: Path, audio: Path, tone: Path, go: Path, count: int,
+                              meanwhile=lambda: None) -> list[tuple[int, str]]:
+    """Two processes each add `count` memos once `go` appears (while `meanwhile()` runs here); their exit codes
+    and stderr."""
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(audio), str(tone), str(go), str(count),
+                               f"p{n}"], stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
              for n in range(2)]
     try:
         time.sleep(0.3)  # both interpreters are up and waiting
         go.touch()
-        _write_memos(library, tone, 25, "main")  # and this process joins in
-        outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+        meanwhile()
+        return [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
@@ -77,6 +77,11 @@ def test_writers_in_two_processes(library, tone, tmp_path):
                 p.wait()
             p.stderr.close()
 
+
+def test_writers_in_two_processes(library, tone, tmp_path):
+    library.count()  # the schema exists before the race, as after any first start
+    outcomes = race_two_writer_processes(library.db_path, library.audio_dir, tone, tmp_path / "go", 25,
+                                         meanwhile=lambda: _write_memos(library, tone, 25, "main"))
     assert outcomes == [(0, ""), (0, "")]
     memos = library.list()
     assert len(memos) == 75
@@ -86,21 +91,7 @@ def test_writers_in_two_processes(library, tone, tmp_path):
 
 def test_schema_creation_races_safely(tmp_path, tone):
     """Two processes opening a brand-new library at the same moment both migrate it without an error."""
-    go = tmp_path / "go"
     db, audio = tmp_path / "fresh.sqlite3", tmp_path / "fresh-audio"
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(audio), str(tone), str(go), "3",
-                               f"p{n}"], stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
-             for n in range(2)]
-    try:
-        time.sleep(0.3)
-        go.touch()
-        outcomes = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            p.stderr.close()
-
+    outcomes = race_two_writer_processes(db, audio, tone, tmp_path / "go", 3)
     assert outcomes == [(0, ""), (0, "")]
     assert Library(db, audio).count() == 6

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from memo_desktop.core.errors import NoInputDevice, RecorderError
+from memo_desktop.core.portaudio import import_sounddevice
 
 _lock = threading.Lock()
 _open_streams = 0
@@ -37,12 +38,7 @@ class InputDevice:
 
 
 def _sounddevice() -> ModuleType:
-    try:
-        import sounddevice
-    except OSError as exc:  # the wheel does not bundle PortAudio on Linux
-        raise NoInputDevice(f"cannot use audio input: the PortAudio library is missing ({exc}); "
-                            "on Debian/Ubuntu install libportaudio2") from None
-    return sounddevice
+    return import_sounddevice(NoInputDevice, "use audio input")
 
 
 def rescan() -> None:
