@@ -16,7 +16,7 @@ from memo_desktop.core.pipeline import requeue_pending
 from memo_desktop.core.processing.collector import ResultCollector
 from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.jobs.contract import QueueKind
-from memo_desktop.core.monitor import read_health
+from memo_desktop.core.monitor import HealthSnapshot, read_health
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +113,16 @@ def show_health(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
         try:
             url = mask_url(ctx.redis_url)
-        except MemoError as exc:  # the embedded Redis could not start: that is "disconnected" too
-            snapshot = None
-            error = str(exc)
-        else:
             snapshot = read_health(ctx.redis, ctx.queue_names())
-            error = snapshot.error
-        data = snapshot.as_dict() if snapshot else {"redis": "disconnected", "error": error, "queues": {}}
-        if args.json:
-            print_json(data)
-        else:
-            print(f"redis: {data['redis']}" + (f" ({url})" if snapshot and snapshot.connected else f" - {error}"))
-            for key, counts in data["queues"].items():
-                print(f"  {key:12} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
-    return 0 if snapshot is not None and snapshot.connected else 1
+        except MemoError as exc:  # the embedded Redis could not start: that is "disconnected" too
+            url, snapshot = "", HealthSnapshot(False, error=str(exc))
+    data = snapshot.as_dict()
+    if args.json:
+        print_json(data)
+    elif snapshot.connected:
+        print(f"redis: connected ({url})")
+        for key, counts in data["queues"].items():
+            print(f"  {key:12} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+    else:
+        print(f"redis: disconnected - {snapshot.error}")
+    return 0 if snapshot.connected else 1

@@ -20,7 +20,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.config import Settings
-from memo_desktop.core.errors import JobNotFound, RedisUnavailable
+from memo_desktop.core.errors import JobNotFound, PayloadError, RedisUnavailable
 from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.contract import (JobOptions, QueueKind, job_id_for, kind_of_queue, queue_name,
                                              validate_payload)
@@ -245,5 +245,5 @@ class JobQueue:
 def kind_of_queue_safe(name: str) -> QueueKind | None:
     try:
         return kind_of_queue(name)
-    except Exception:  # noqa: BLE001 - foreign queues on a shared Redis are simply not ours
+    except PayloadError:  # foreign queues on a shared Redis are simply not ours
         return None

@@ -65,10 +65,13 @@ class HealthSnapshot:
         return totals
 
     def as_dict(self) -> dict[str, Any]:
-        """The origin design's health shape: {redis, queues: {fileUpload: {...}, fileProcess, fileDelete}}."""
+        """The origin design's health shape: {redis, queues: {fileUpload: {...}, fileProcess, fileDelete}}.
+        Disconnected, the counts are unknown: null, never a misleading 0."""
+        unknown = dict.fromkeys(QueueCounts().as_dict())
         data: dict[str, Any] = {
             "redis": "connected" if self.connected else "disconnected",
-            "queues": {kind.health_key: counts.as_dict() for kind, counts in self.by_kind().items()},
+            "queues": {kind.health_key: counts.as_dict() if self.connected else unknown
+                       for kind, counts in self.by_kind().items()},
         }
         if self.connected:
             data["workers"] = len(self.workers)
