@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
 
 from PySide6.QtCore import QObject, QSettings, QTimer
@@ -170,8 +171,25 @@ def run(settings: Settings) -> int:
     app.setApplicationDisplayName("Memo Desktop")
     app.setDesktopFileName("memo-desktop")
     desktop = MemoDesktopApp(settings).start()
+    _close_on_termination_signals(desktop)
     code = app.exec()
     if not desktop.shut_down:  # the event loop ended some other way (e.g. a signal): still stop in order
         desktop.host.shutdown()
         desktop.host.join(SHUTDOWN_DEADLINE_MS / 1000)
     return code
+
+
+def _close_on_termination_signals(desktop: MemoDesktopApp) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM (logout, `kill`) close the window as the user would, so the ordered shutdown
+    runs (recording kept, jobs handed back, services stopped). Python runs signal handlers only between bytecodes,
+    and Qt's event loop runs none while it waits: a timer lets the interpreter look every 250 ms."""
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("%s: closing", signal.Signals(signum).name)
+        QTimer.singleShot(0, desktop.window.close)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    wakeup = QTimer(desktop)
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start(250)

@@ -6,12 +6,21 @@ stops them too; the autouse fixture checks threads, QThreads and thread pools.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from memo_desktop.core.config import load_settings
 from memo_desktop.core.library import UploadState
 from memo_desktop.core.services import RedisServer
 from memo_desktop.core.services.object_store_server import ObjectStoreServer
 from memo_desktop.ui.recording_controller import RecordingPhase
 from tests.fixtures.virtual_mic import speech_wav
+from tests.fixtures.waiting import wait_until
 from tests.ui.conftest import child_pids, close_app, open_app, write_tone_wav
 
 
@@ -51,3 +60,23 @@ def test_closing_during_a_recording_and_uploads_loses_nothing(qtbot, tmp_path, m
     finally:
         close_app(qtbot, again)
     assert child_pids() <= processes_before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_app_process_shuts_down_in_order_on_sigterm_and_ctrl_c(tmp_path, signum):
+    """`memo-desktop` as a user starts it (embedded services), then logout/kill (SIGTERM) or Ctrl-C (SIGINT)."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
+    app = subprocess.Popen([sys.executable, "-m", "memo_desktop", "--data-dir", str(data)], env=env,
+                           cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    redis_server, store = RedisServer(data / "services" / "redis"), ObjectStoreServer(data / "services" / "object-store")
+    try:
+        wait_until(lambda: redis_server.status().running and store.status().running, 30, "the embedded services")
+        app.send_signal(signum)
+        assert app.wait(60) == 0, app.stderr.read().decode()
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+        app.stderr.close()
+    assert not redis_server.status().running and not store.status().running
