@@ -135,6 +135,16 @@ def close_stream(stream: Any) -> None:
         raise RecorderError(f"the input stream did not close cleanly: {'; '.join(errors)}")
 
 
+def close_stream_reporting(stream: Any) -> str | None:
+    """`close_stream`, returning what went wrong instead of raising it (a lost device cannot close cleanly, and the
+    caller is already on its way out): None when it closed cleanly."""
+    try:
+        close_stream(stream)
+    except RecorderError as exc:
+        return str(exc)
+    return None
+
+
 def portaudio_error_type() -> type[Exception]:
     return _sounddevice().PortAudioError
 

@@ -369,28 +369,15 @@ class Recorder:
         try:
             stream.start()
         except devices.portaudio_error_type() as exc:
-            problem = self._close_failed_stream(stream)
-            raise NoInputDevice(f"cannot start recording from {self._device.name!r}: {exc}{problem}") from None
+            problem = devices.close_stream_reporting(stream)
+            raise NoInputDevice(f"cannot start recording from {self._device.name!r}: {exc}"
+                                + (f"; {problem}" if problem else "")) from None
         self._stream = stream
-
-    @staticmethod
-    def _close_failed_stream(stream: Any) -> str:
-        try:
-            devices.close_stream(stream)
-        except RecorderError as exc:
-            return f"; {exc}"
-        return ""
 
     def _close_stream(self) -> str | None:
         """Stop and close the stream; returns what went wrong (a lost device cannot be closed cleanly), if anything."""
         stream, self._stream = self._stream, None
-        if stream is None:
-            return None
-        try:
-            devices.close_stream(stream)
-        except RecorderError as exc:
-            return str(exc)
-        return None
+        return None if stream is None else devices.close_stream_reporting(stream)
 
     def _close_stream_quietly(self) -> None:
         problem = self._close_stream()
