@@ -23,6 +23,7 @@ from memo_desktop.core.context import AppContext
 from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.workers.pool import WorkerPool
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.fixtures import jobs as fixture_jobs
 from tests.fixtures.waiting import wait_until  # noqa: F401 (the tests here import it from this conftest)
 
@@ -96,7 +97,9 @@ def start_pool():
     pools: list[WorkerPool] = []
 
     def start(context: AppContext, **kwargs: Any) -> WorkerPool:
-        pool = context.start_workers(**kwargs)
+        if "kinds" in kwargs:
+            kwargs["kinds"] = tuple(kwargs["kinds"])
+        pool = start_worker_pool(context, WorkerPlan(**kwargs))
         pools.append(pool)
         return pool
 

@@ -32,7 +32,7 @@ def test_connection_test_reports_clear_errors_and_successes(qtbot, desktop, tmp_
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(dialog.test_button.isEnabled, timeout=15_000)
     text = dialog.test_result.text()
-    assert "Redis: cannot connect" in text and "no-redis-here.sock" in text
+    assert "Redis at unix://" in text and "no-redis-here.sock is not reachable" in text
     assert "Object store:" in text and "connected" not in text.split("Object store:")[1]
     dialog.reject()
 

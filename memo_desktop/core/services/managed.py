@@ -84,6 +84,11 @@ class ManagedService(ABC):
             self._add_lease(PINNED if pinned else str(os.getpid()))
             return address
 
+    def ensure_running(self) -> str:
+        """Start the service again if it died while leased (leases stay as they are); returns its address."""
+        with self._locked():
+            return self._running_address() or self._start()
+
     def release(self, pinned: bool = False) -> None:
         """Drop this process's lease (or the pinned one); stop the service when nobody uses it any more."""
         with self._locked():
