@@ -20,14 +20,15 @@ Start, in order:
    capped backoff while down), revives a dead embedded service, re-queues local memos every REQUEUE_SECONDS and
    whenever Redis comes back. A refusal while running ends a headless runtime (`finished`, `failure`).
 
-The Redis parts, in order: the event hub (the process's one job-event subscription), re-queueing, the worker pool,
-the result collector, the queue watcher. Stop runs in reverse, each step bounded; a part that does not stop in
-time is logged and the next step still runs.
+The plan's own `parts` (an HTTP server...) start right after the library, whether Redis answers or not. The Redis
+parts, in order: the event hub (the process's one job-event subscription), re-queueing, the worker pool, the result
+collector, the queue watcher, then the plan's `redis_parts` (schedules, alerts...). Stop runs in reverse, the plan's
+parts first, each step bounded; a part that does not stop in time is logged and the next step still runs.
 """
 
-from memo_desktop.core.runtime.plan import (ConnectionState, RuntimeListener, RuntimePlan, RuntimeState,
-                                            StartReport, WorkerPlan)
+from memo_desktop.core.runtime.plan import (ConnectionState, Part, PartFactory, RuntimeListener, RuntimePlan,
+                                            RuntimeState, StartReport, WorkerPlan)
 from memo_desktop.core.runtime.runtime import Runtime, start_worker_pool
 
-__all__ = ["ConnectionState", "Runtime", "RuntimeListener", "RuntimePlan", "RuntimeState", "StartReport",
-           "WorkerPlan", "start_worker_pool"]
+__all__ = ["ConnectionState", "Part", "PartFactory", "Runtime", "RuntimeListener", "RuntimePlan", "RuntimeState",
+           "StartReport", "WorkerPlan", "start_worker_pool"]

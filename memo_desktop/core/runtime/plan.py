@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from memo_desktop.core.jobs.contract import QueueKind
 
 if TYPE_CHECKING:
     from memo_desktop.core.jobs.events import JobEvent
     from memo_desktop.core.monitor import HealthSnapshot
+    from memo_desktop.core.runtime.runtime import Runtime
 
 log = logging.getLogger("memo_desktop.runtime")
 
@@ -21,6 +22,21 @@ class RuntimeState(str, Enum):
     RUNNING = "running"
     STOPPING = "stopping"
     CLOSED = "closed"
+
+
+class Part(Protocol):
+    """Something a runtime runs beside its built-in parts (an HTTP server, a scheduler...): it owns its threads."""
+
+    name: str
+
+    def start(self) -> object: ...
+
+    def stop(self, timeout: float) -> bool:
+        """Stop within `timeout` s; False (after logging what is still running) if it could not."""
+        ...
+
+
+PartFactory = Callable[["Runtime"], Part]  # builds the part for a runtime (it may keep the runtime to read it)
 
 
 @dataclass(frozen=True)
@@ -46,10 +62,12 @@ class RuntimePlan:
     wait_for_redis: bool = True  # False: start fails at once when Redis is unreachable (burst workers)
     refused_is_fatal: bool = True  # refused credentials end the runtime (headless); False: wait for new settings
     opens_library: bool = False  # open the library at start (which recovers interrupted recordings)
+    parts: tuple[PartFactory, ...] = ()  # started with the runtime (whether Redis answers or not), stopped first
+    redis_parts: tuple[PartFactory, ...] = ()  # started once Redis answers, after the built-in ones; stopped first
 
     @property
     def needs_redis(self) -> bool:
-        return bool(self.workers or self.requeue_local or self.collect_results or self.watch)
+        return bool(self.workers or self.requeue_local or self.collect_results or self.watch or self.redis_parts)
 
     @property
     def uses_library(self) -> bool:

@@ -15,8 +15,8 @@ from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.jobs.events import EventHub
 from memo_desktop.core.jobs.registry import load_job_modules
 from memo_desktop.core.monitor import QueueWatcher
-from memo_desktop.core.runtime.plan import (ConnectionState, RuntimeListener, RuntimePlan, RuntimeState,
-                                            StartReport, WorkerPlan)
+from memo_desktop.core.runtime.plan import (ConnectionState, Part, PartFactory, RuntimeListener, RuntimePlan,
+                                            RuntimeState, StartReport, WorkerPlan)
 from memo_desktop.core.runtime.supervisor import Chore, Link, Supervisor
 from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.workers.gate import DependencyGate
@@ -44,6 +44,8 @@ class Runtime:
         self.hub: EventHub | None = None
         self.watcher: QueueWatcher | None = None
         self._collector = None
+        self.parts: list[Part] = []  # the plan's own parts, in start order
+        self.connections: dict[str, ConnectionState] = {}  # the latest state of each watched service
         self._supervisor: Supervisor | None = None
         self._redis_parts_started = False
         self._requeued = 0
@@ -119,6 +121,11 @@ class Runtime:
         finished = True
         if self._supervisor is not None:
             self._supervisor.stop(PART_STOP_SECONDS)
+        for part in reversed(self.parts):
+            try:
+                part.stop(PART_STOP_SECONDS)
+            except Exception:  # noqa: BLE001 - the next steps must still run
+                log.exception("stopping %s failed", part.name)
         if self.pool is not None:
             try:
                 finished = self.pool.stop(timeout=worker_timeout)
@@ -144,6 +151,8 @@ class Runtime:
             load_job_modules(ctx.settings.job_modules)  # a bad 'job_modules' setting fails here, before any wait
         if plan.uses_library and ctx.open_library():  # opening it recovers interrupted recordings
             self._listener.library_changed()
+        for factory in plan.parts:
+            self._start_part(factory)
         links: list[Link] = []
         if plan.needs_store:  # before Redis: the pool must not take a job before the gate knows the store
             links.append(Link("store", self._probe_store, self._on_store_change))
@@ -219,7 +228,17 @@ class Runtime:
                 self.watcher = QueueWatcher(ctx.redis, self.hub, ctx.queue_names(),
                                             on_snapshot=self._listener.snapshot_taken,
                                             on_events=self._listener.job_events).start()
+            for factory in plan.redis_parts:
+                try:
+                    self._start_part(factory)
+                except MemoError as exc:
+                    self._give_up(exc, str(exc))
             return True
+
+    def _start_part(self, factory: PartFactory) -> None:
+        part = factory(self)
+        part.start()
+        self.parts.append(part)
 
     def _start_pool(self, workers: WorkerPlan) -> WorkerPool:
         return start_worker_pool(self._context, workers, self._gate)
@@ -258,7 +277,9 @@ class Runtime:
     # -- helpers ------------------------------------------------------------------------------------------------------
     def _report_link(self, service: str, up: bool, detail: str) -> None:
         log.info("%s %s: %s", service, "up" if up else "down", detail)
-        self._listener.connection_changed(ConnectionState(service, up, detail))
+        state = ConnectionState(service, up, detail)
+        self.connections[service] = state
+        self._listener.connection_changed(state)
 
     def _wake(self, service: str) -> None:
         if self._supervisor is not None:
