@@ -8,6 +8,7 @@ Secrets (the S3 secret key) are not kept here: see `core.secrets`.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import os
 import re
 import socket
@@ -25,9 +26,27 @@ ENV_PREFIX = "MEMO_"
 CONFIG_FILENAME = "config.toml"
 
 
+# Device and user names become parts of RQ queue names and Redis keys: letters, digits, '.', '_' and '-' only.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def safe_name(text: str) -> str:
+    """`text` with every run of other characters turned into one '-' (lower case); "" when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-").lower()[:64]
+
+
 def _default_device() -> str:
     """A stable name for this machine; upload jobs are routed to the machine that holds the file."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname()).strip("-").lower() or "localhost"
+    return safe_name(socket.gethostname()) or "localhost"
+
+
+def _default_user() -> str:
+    """The OS login name: who the jobs this process queues belong to (fair shares, per-user rate limit)."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and none in the password database
+        login = ""
+    return safe_name(login) or "user"
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,7 @@ class Settings:
     # where everything lives
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
     device: str = field(default_factory=_default_device)
+    user: str = field(default_factory=_default_user)
     # Redis: empty means "run our own embedded redis-server"
     redis_url: str = ""
     # object store: empty endpoint means "run our own embedded S3 server"
@@ -52,6 +72,8 @@ class Settings:
     keep_failed: int = 500
     concurrency: int = 5
     rate_limit: float = 10.0
+    rate_limit_per_user: float = 0.0  # jobs/s each user may start across every worker on the Redis; 0: no limit
+    keep_dead: int = 10_000  # dead letters kept (the oldest beyond it are dropped, logged and counted)
     job_timeout: int = 3600
     workers_in_app: bool = True
     job_modules: tuple[str, ...] = ()
@@ -114,8 +136,9 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
-_POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "sample_rate", "channels", "job_timeout"}
-_NON_NEGATIVE = {"backoff", "rate_limit", "s3_timeout", "presign_expiry", "max_record_seconds", "opus_bitrate",
+_POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "keep_dead", "sample_rate", "channels",
+             "job_timeout"}
+_NON_NEGATIVE = {"backoff", "rate_limit", "rate_limit_per_user", "s3_timeout", "presign_expiry", "max_record_seconds", "opus_bitrate",
                  "transcribe_threads"}
 _CHOICES = {"compress_format": ("flac", "opus")}
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -135,8 +158,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"setting 'redis_url' must start with redis://, rediss:// or unix://, got {s.redis_url!r}")
     if s.s3_endpoint and not re.match(r"^(https?://)?[A-Za-z0-9.\-\[\]:]+(:\d+)?/?$", s.s3_endpoint):
         raise ConfigError(f"setting 's3_endpoint' must be host:port or http(s)://host:port, got {s.s3_endpoint!r}")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", s.device):
-        raise ConfigError(f"setting 'device' may hold only letters, digits, '.', '_' and '-', got {s.device!r}")
+    for name in ("device", "user"):
+        if not SAFE_NAME.fullmatch(getattr(s, name)):
+            raise ConfigError(f"setting '{name}' may hold only letters, digits, '.', '_' and '-' (1-64 of them), "
+                              f"got {getattr(s, name)!r}")
 
 
 def _coerce(name: str, raw: Any, source: str) -> Any:

@@ -58,6 +58,11 @@ def state_of(jobs: JobQueue, job_id: str) -> str:
     return jobs.status(job_id).state.value
 
 
+def lane(ctx: AppContext, queue: str = QUEUE, priority: str = "normal") -> str:
+    """The RQ queue (lane) that `enqueue_function(queue, ...)` puts a job of this priority and the user into."""
+    return ctx.jobs.lane_for(queue, priority).name
+
+
 @pytest.fixture(autouse=True)
 def _quick_idle_polls(monkeypatch):
     """In-process workers wait for a job 0.25 s at a time instead of 1 s, so stopping a pool after each test takes

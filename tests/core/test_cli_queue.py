@@ -14,7 +14,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
-from tests.core.conftest import QUEUE, REPO, job
+from tests.core.conftest import QUEUE, REPO, job, lane
 
 RQ = str(Path(sys.executable).parent / "rq")
 
@@ -99,10 +99,10 @@ def test_stock_rq_reads_the_apps_jobs(ctx, redis_url, redis_conn):
     assert stock.return_value() == {"echo": "hi"}
     assert stock.func_name == job("echo") and stock.kwargs == {"payload": {"value": "hi"}}
     assert Job.fetch(failed, connection=redis_conn, serializer=JSONSerializer).get_status() == JobStatus.FAILED
-    assert Queue(QUEUE, connection=redis_conn, serializer=JSONSerializer).job_ids == [waiting]
+    assert Queue(lane(ctx), connection=redis_conn, serializer=JSONSerializer).job_ids == [waiting]
 
     info = subprocess.run([RQ, "info", "--url", redis_url, "--serializer", "rq.serializers.JSONSerializer",
                            "--only-queues"], capture_output=True, text=True, timeout=30)
     assert info.returncode == 0, info.stderr
-    line = next(line for line in info.stdout.splitlines() if line.startswith(QUEUE))
-    assert line.split("|")[0].strip() == QUEUE and "1, 0 executing, 1 finished, 1 failed" in line
+    line = next(line for line in info.stdout.splitlines() if line.startswith(lane(ctx)))
+    assert line.split("|")[0].strip() == lane(ctx) and "1, 0 executing, 1 finished, 1 failed" in line

@@ -81,7 +81,7 @@ def test_valid_payload_is_enqueued_once_under_a_stable_id(ctx, redis_conn, kind)
     assert job_id == job_id_for(kind, payload)
     assert ctx.jobs.enqueue(kind, dict(payload)) == job_id  # a live job is reused, never duplicated
     name = queue_name(kind, payload.get("device", ctx.settings.device))
-    queue = Queue(name, connection=redis_conn, serializer=JSONSerializer)
+    queue = Queue(ctx.jobs.lane_for(name).name, connection=redis_conn, serializer=JSONSerializer)
     assert queue.job_ids == [job_id]
     status = ctx.jobs.status(job_id).as_dict()
     assert (status["state"], status["data"], status["attempts"], status["attemptsMade"]) == \

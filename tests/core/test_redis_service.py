@@ -19,7 +19,7 @@ from memo_desktop.core.services import RedisServer
 from memo_desktop.core.services.managed import pid_alive
 from memo_desktop.core.services.redis_server import MAX_SOCKET_PATH, socket_path
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
-from tests.core.conftest import JOBS, QUEUE, job, state_of, wait_until
+from tests.core.conftest import JOBS, QUEUE, job, lane, state_of, wait_until
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_queued_jobs_survive_redis_being_killed_and_restarted(short_dir):
         began = time.monotonic()
         assert server.acquire() == url  # restarted on the same socket, replaying the AOF
         assert server.status().pid != pid and time.monotonic() - began < 5
-        assert ctx.jobs.queue(QUEUE).count == 200
+        assert ctx.jobs.queue(lane(ctx)).count == 200
         assert {state_of(ctx.jobs, i) for i in ids} == {"waiting"}
 
         pool = start_worker_pool(ctx, WorkerPlan(burst=True, concurrency=2))

@@ -9,7 +9,7 @@ from rq.serializers import JSONSerializer
 from memo_desktop.core.errors import JobNotFound
 from memo_desktop.core.monitor import read_health
 from memo_desktop.core.queueing.retention import apply_retention
-from tests.core.conftest import QUEUE, job, state_of, wait_until
+from tests.core.conftest import QUEUE, job, lane, state_of, wait_until
 
 
 def _gone(redis_conn, job_id: str) -> bool:
@@ -23,12 +23,12 @@ def test_only_the_newest_completed_and_failed_jobs_are_kept(make_context, start_
     start_pool(ctx, concurrency=1)  # one worker: jobs end in enqueue order, so "newest" is known
 
     def settled() -> bool:
-        counts = read_health(redis_conn, [QUEUE], with_workers=False).queues[QUEUE]
+        counts = read_health(redis_conn, [QUEUE], with_workers=False).by_base[QUEUE]
         return (counts.waiting, counts.active, counts.completed, counts.failed) == (0, 0, 5, 3)
 
     wait_until(settled, 10, message="all jobs to run and retention to trim")
-    finished = FinishedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer)
-    failed_registry = FailedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    finished = FinishedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer)
+    failed_registry = FailedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer)
     assert sorted(finished.get_job_ids()) == sorted(done[-5:])
     assert sorted(failed_registry.get_job_ids()) == sorted(failed[-3:])
     for job_id in done[:-5] + failed[:-3]:
@@ -44,8 +44,8 @@ def test_ties_within_one_second_keep_the_jobs_that_ended_last(ctx, start_pool, r
     ids = [ctx.jobs.enqueue_function(QUEUE, job("echo"), {"value": i}) for i in range(30)]
     start_pool(ctx, concurrency=1)
     wait_until(lambda: all(state_of(ctx.jobs, i) == "completed" for i in ids), 10, message="30 fast jobs")
-    apply_retention(redis_conn, QUEUE, keep_completed=4, keep_failed=1)
-    assert sorted(FinishedJobRegistry(QUEUE, connection=redis_conn).get_job_ids()) == sorted(ids[-4:])
+    apply_retention(redis_conn, [lane(ctx)], keep_completed=4, keep_failed=1)
+    assert sorted(FinishedJobRegistry(lane(ctx), connection=redis_conn).get_job_ids()) == sorted(ids[-4:])
     assert all(_gone(redis_conn, i) for i in ids[:-4])
 
 
@@ -58,7 +58,7 @@ def test_workers_trimming_at_the_same_time_do_not_trip_over_each_other(make_cont
     names = [w.name for w in pool.workers]
 
     def settled() -> bool:
-        counts = read_health(redis_conn, [QUEUE], with_workers=False).queues[QUEUE]
+        counts = read_health(redis_conn, [QUEUE], with_workers=False).by_base[QUEUE]
         return (counts.waiting, counts.active, counts.completed) == (0, 0, 40)
 
     wait_until(settled, 20, message="300 jobs and retention")

@@ -6,7 +6,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.jobs.states import JobState
-from tests.core.conftest import QUEUE, job, read_log, state_of, wait_until
+from tests.core.conftest import QUEUE, job, lane, read_log, state_of, wait_until
 
 
 def test_a_failing_job_is_tried_three_times_with_2s_then_4s_between(ctx, start_pool, redis_conn):
@@ -28,7 +28,7 @@ def test_a_failing_job_is_tried_three_times_with_2s_then_4s_between(ctx, start_p
     status = ctx.jobs.status(job_id)
     assert (status.attempts_made, status.attempts, status.error) == (3, 3, "RuntimeError: disk on fire")
     assert ("scheduled", 1, 3) in seen and ("scheduled", 2, 3) in seen  # waits between attempts are visible
-    assert FailedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer).get_job_ids() == [job_id]
+    assert FailedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer).get_job_ids() == [job_id]
 
 
 def test_a_transient_failure_succeeds_on_the_next_attempt(make_context, start_pool, redis_conn):
@@ -51,7 +51,7 @@ def test_retry_runs_a_failed_job_again_with_fresh_attempts(make_context, start_p
     wait_until(lambda: state_of(ctx.jobs, job_id) == "completed", 5, message="the retried job")
     status = ctx.jobs.status(job_id)
     assert (status.result, status.attempts_made, status.attempts) == ("ok", 1, 1)
-    assert FailedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer).count == 0
+    assert FailedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer).count == 0
     ctx.jobs.retry(job_id)  # retrying a job that did not fail does nothing
     assert state_of(ctx.jobs, job_id) == "completed"
 

@@ -14,7 +14,7 @@ from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.workers.rate_limit import RateLimiter
 from memo_desktop.core.workers.scheduler import LOCK_TTL_SECONDS, Scheduler
 from memo_desktop.core.workers.thread_worker import ThreadWorker
-from tests.core.conftest import QUEUE, job, state_of, wait_until
+from tests.core.conftest import QUEUE, job, lane, state_of, wait_until
 from tests.core.test_events import Collector
 
 
@@ -22,12 +22,12 @@ def _abandon(ctx, redis_conn, job_id: str) -> None:
     """Take the job as a worker would, then 'die': its heartbeat entry is left to expire (here: already expired)."""
     ghost = ThreadWorker([QUEUE], connection=redis_conn, context=ctx, limiter=RateLimiter(redis_conn, 0),
                          keep_completed=10, keep_failed=10, name="ghost")
-    taken, _ = Queue.dequeue_any([ctx.jobs.queue(QUEUE)], None, connection=redis_conn, job_class=RegisteredJob,
+    taken, _ = Queue.dequeue_any([ctx.jobs.queue(lane(ctx))], None, connection=redis_conn, job_class=RegisteredJob,
                                  serializer=JSONSerializer)
     assert taken.id == job_id
     ghost.prepare_execution(taken)
     ghost.prepare_job_execution(taken)
-    registry = StartedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    registry = StartedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer)
     entries = redis_conn.zrange(registry.key, 0, -1)
     assert len(entries) == 1
     redis_conn.zadd(registry.key, {entries[0]: 1}, xx=True)  # heartbeat expired long ago
@@ -50,8 +50,8 @@ def test_tick_retries_an_abandoned_job_that_has_attempts_left(make_context, redi
         subscriber.stop()
     status = ctx.jobs.status(job_id)
     assert (status.state.value, status.attempts_made) == ("waiting", 1)  # back on the queue; the lost try counts
-    assert Queue(QUEUE, connection=redis_conn, serializer=JSONSerializer).job_ids == [job_id]
-    assert StartedJobRegistry(QUEUE, connection=redis_conn).count == 0
+    assert Queue(lane(ctx), connection=redis_conn, serializer=JSONSerializer).job_ids == [job_id]
+    assert StartedJobRegistry(lane(ctx), connection=redis_conn).count == 0
     assert (seen.of(job_id)[0].state, seen.of(job_id)[0].error) == ("waiting",
                                                                     "its worker stopped responding (abandoned)")
 
@@ -68,7 +68,7 @@ def test_tick_fails_an_abandoned_job_without_attempts_left(make_context, redis_c
     status = ctx.jobs.status(job_id)
     assert status.state.value == "failed"
     assert "AbandonedJobError" in status.error
-    assert FailedJobRegistry(QUEUE, connection=redis_conn).get_job_ids() == [job_id]
+    assert FailedJobRegistry(lane(ctx), connection=redis_conn).get_job_ids() == [job_id]
 
 
 def test_tick_enqueues_due_jobs_and_leaves_future_ones(ctx, redis_conn):

@@ -16,7 +16,7 @@ from rq.serializers import JSONSerializer
 from memo_desktop.core.monitor import read_health
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
-from tests.core.conftest import QUEUE, job, read_log, state_of, wait_until
+from tests.core.conftest import QUEUE, job, lane, read_log, state_of, wait_until
 
 
 def test_five_jobs_run_at_once_and_a_sixth_waits(ctx, start_pool, redis_conn):
@@ -51,7 +51,7 @@ def test_stop_hands_back_a_job_that_outlives_the_timeout(ctx, start_pool, redis_
     assert pool.stop(timeout=0.2) is False
     status = ctx.jobs.status(job_id)
     assert (status.state.value, status.attempts_made) == ("waiting", 0)  # the interrupted attempt is not counted
-    assert Queue(QUEUE, connection=redis_conn, serializer=JSONSerializer).job_ids == [job_id]
+    assert Queue(lane(ctx), connection=redis_conn, serializer=JSONSerializer).job_ids == [job_id]
     # the abandoned thread cannot be killed; let it end before the next test empties Redis
     wait_until(lambda: any(e.event == "end" for e in read_log(redis_conn, "L")), 5, message="the thread to end")
     wait_until(lambda: not pool.alive, 5, message="the thread to exit")
@@ -62,7 +62,7 @@ def test_paused_queue_is_not_taken_until_resumed(ctx, start_pool):
     job_id = ctx.jobs.enqueue_function(QUEUE, job("echo"), {"value": 1})
     start_pool(ctx, concurrency=2)
     health = read_health(ctx.redis, ctx.queue_names())
-    assert health.queues[QUEUE].paused and health.queues[QUEUE].waiting == 1
+    assert health.by_base[QUEUE].paused and health.by_base[QUEUE].waiting == 1
     time.sleep(1.5)  # longer than one dequeue poll: a worker would have taken it by now
     assert state_of(ctx.jobs, job_id) == "waiting"
     other = ctx.jobs.enqueue_function("file-delete", job("echo"), {"value": 2})  # other queues keep flowing
@@ -140,7 +140,7 @@ def test_permanent_error_fails_after_one_attempt(ctx, start_pool, redis_conn):
     assert status.error == "PermanentJobError: the input is corrupt; retrying cannot help"
     time.sleep(2.5)  # longer than the first backoff: no retry may follow
     assert [e.event for e in read_log(redis_conn, "L")] == ["run"]
-    assert ScheduledJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer).count == 0
+    assert ScheduledJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer).count == 0
 
 
 def test_job_functions_run_in_the_pool_process_with_its_context(ctx, start_pool, redis_conn):
@@ -156,7 +156,7 @@ def test_a_running_job_is_heartbeated_so_it_is_not_taken_for_abandoned(ctx, star
     job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 2.5, "steps": 5})
     start_pool(ctx, concurrency=1)
     wait_until(lambda: state_of(ctx.jobs, job_id) == "active", 5, message="the job to start")
-    registry = StartedJobRegistry(QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    registry = StartedJobRegistry(lane(ctx), connection=redis_conn, serializer=JSONSerializer)
 
     def expiry() -> float:
         entries = redis_conn.zrange(registry.key, 0, -1, withscores=True)

@@ -7,7 +7,8 @@
 | file-delete   | fileId, s3Key                                                                  |
 
 Upload jobs name a local file, so only workers on the machine that holds it may take them: each machine's uploads
-live in the RQ queue `file-upload@<device>`. The other two queues are shared by every worker.
+live in the queue `file-upload@<device>`. The other two queues are shared by every worker. Each queue is a set of
+RQ queues, its lanes, one per priority and user (`file-process:high:alice`; see `core.queueing.lanes`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rq import Retry
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import PayloadError
+from memo_desktop.core.queueing.lanes import base_of
 
 
 class QueueKind(str, Enum):
@@ -47,12 +49,13 @@ DEVICE_SEPARATOR = "@"
 
 
 def queue_name(kind: QueueKind, device: str) -> str:
-    """The RQ queue that holds `kind` jobs as seen from `device`."""
+    """The queue (the base name of its lanes) that holds `kind` jobs as seen from `device`."""
     return f"{kind.value}{DEVICE_SEPARATOR}{device}" if kind is QueueKind.UPLOAD else kind.value
 
 
 def kind_of_queue(name: str) -> QueueKind:
-    return QueueKind.parse(name.split(DEVICE_SEPARATOR, 1)[0])
+    """The kind of a queue, given its name or the name of one of its lanes."""
+    return QueueKind.parse(base_of(name).split(DEVICE_SEPARATOR, 1)[0])
 
 
 OPERATIONS = ("transcribe", "analyze", "compress")

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import redis
 
 from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.queueing.lanes import base_of
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
 
@@ -46,8 +47,9 @@ class JobEvent:
 
 def publish(connection: redis.Redis, job_id: str, queue: str, state: JobState | str, progress: int = 0,
             error: str = "", pipeline: Any = None) -> None:
-    """Publish one event (on `pipeline` when given, so it goes out with the state change it describes)."""
-    event = JobEvent(job_id, queue, JobState(state).value, int(progress), error[:500], time.time())
+    """Publish one event (on `pipeline` when given, so it goes out with the state change it describes). `queue` may
+    be a lane: events name the queue it belongs to (`file-process`, never `file-process:high:alice`)."""
+    event = JobEvent(job_id, base_of(queue), JobState(state).value, int(progress), error[:500], time.time())
     (pipeline if pipeline is not None else connection).publish(CHANNEL, event.to_json())
 
 

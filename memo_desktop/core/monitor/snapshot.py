@@ -2,13 +2,18 @@
 
 Counts come from LLEN/ZCARD in one pipelined round trip, never from scanning registries, so they cost the same with
 100 or 100,000 jobs in the history. Job lists are read a page at a time.
+
+Counts are read per RQ queue, i.e. per lane (`file-process:high:alice`), and summed: per queue (`by_base`, what the
+panel lists), per kind (`by_kind`, the health JSON's fileUpload/fileProcess/fileDelete) and per user (`by_user`).
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Iterable
 
 import redis
 from rq import Queue, Worker
@@ -18,6 +23,9 @@ from rq.serializers import JSONSerializer
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, JobQueue, JobStatusInfo, kind_of_queue_safe
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.queueing import dead_letters
+from memo_desktop.core.queueing.lanes import Lane, base_of, lanes_of, serving_order
+from memo_desktop.core.queueing.priorities import Priority
 from memo_desktop.core.redis_errors import REDIS_FAILURES, describe, translate
 
 
@@ -40,6 +48,13 @@ class QueueCounts:
                 "completed": self.completed, "failed": self.failed, "paused": self.paused}
 
 
+def _sum(counts: Iterable[QueueCounts]) -> QueueCounts:
+    total = QueueCounts()
+    for item in counts:
+        total = total + item
+    return total
+
+
 @dataclass(frozen=True)
 class WorkerRow:
     name: str
@@ -53,17 +68,37 @@ class WorkerRow:
 class HealthSnapshot:
     connected: bool
     error: str = ""
-    queues: dict[str, QueueCounts] = field(default_factory=dict)  # RQ queue name -> counts
+    queues: dict[str, QueueCounts] = field(default_factory=dict)  # RQ queue (lane) name -> counts
     workers: tuple[WorkerRow, ...] = ()
     taken_at: float = 0.0
+    dead_letters: dict[str, int] = field(default_factory=dict)  # queue (base name) -> dead letters
+
+    @cached_property
+    def by_base(self) -> dict[str, QueueCounts]:
+        """Counts per queue (`file-process`, `file-upload@laptop`), over all its lanes."""
+        groups: dict[str, list[QueueCounts]] = {}
+        for name, counts in self.queues.items():
+            groups.setdefault(base_of(name), []).append(counts)
+        return {base: _sum(items) for base, items in sorted(groups.items())}
 
     def by_kind(self) -> dict[QueueKind, QueueCounts]:
         totals = {kind: QueueCounts() for kind in QueueKind}
-        for name, counts in self.queues.items():
+        for name, counts in self.by_base.items():
             kind = kind_of_queue_safe(name)
             if kind is not None:
                 totals[kind] = totals[kind] + counts
         return totals
+
+    @cached_property
+    def by_user(self) -> dict[str, QueueCounts]:
+        """Counts per user over every queue (jobs queued without a user, by other tools, are not in it)."""
+        groups: dict[str, list[QueueCounts]] = {}
+        for name, counts in self.queues.items():
+            user = Lane.parse(name).user
+            if user is not None:
+                groups.setdefault(user, []).append(QueueCounts(counts.waiting, counts.active, counts.scheduled,
+                                                               counts.completed, counts.failed))
+        return {user: _sum(items) for user, items in sorted(groups.items())}
 
     def as_dict(self) -> dict[str, Any]:
         """The origin design's health shape: {redis, queues: {fileUpload: {...}, fileProcess, fileDelete}}.
@@ -76,6 +111,9 @@ class HealthSnapshot:
         }
         if self.connected:
             data["workers"] = len(self.workers)
+            data["users"] = {user: {k: v for k, v in counts.as_dict().items() if k != "paused"}
+                             for user, counts in self.by_user.items()}
+            data["deadLetters"] = dict(self.dead_letters)
         else:
             data["error"] = self.error
         return data
@@ -88,6 +126,7 @@ def _registries(name: str, connection: redis.Redis) -> tuple[str, str, str, str,
 
 
 def known_queue_names(connection: redis.Redis, local_names: list[str]) -> list[str]:
+    """Every RQ queue (lane) of the app on the Redis, plus the given local queues."""
     names = {raw.decode().removeprefix(Queue.redis_queue_namespace_prefix)
              for raw in connection.smembers(Queue.redis_queues_keys)}
     return sorted(n for n in names | set(local_names) if kind_of_queue_safe(n) is not None)
@@ -97,6 +136,7 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
     """Counts of every app queue on the Redis; a snapshot saying `connected=False` when Redis is unreachable."""
     try:
         names = known_queue_names(connection, local_names)
+        bases = sorted({base_of(name) for name in names})
         with connection.pipeline(transaction=False) as pipe:
             for name in names:
                 queue_key, started, scheduled, finished, failed = _registries(name, connection)
@@ -105,17 +145,21 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
                 pipe.zcard(scheduled)
                 pipe.zcard(finished)
                 pipe.zcard(failed)
+            for base in bases:
+                pipe.zcard(dead_letters.queue_key(base))
             pipe.smembers(PAUSED_QUEUES_KEY)
             raw = pipe.execute()
         paused = {p.decode() for p in raw[-1]}
         queues = {}
         for i, name in enumerate(names):
             waiting, active, scheduled, completed, failed = raw[i * 5:(i + 1) * 5]
-            queues[name] = QueueCounts(waiting, active, scheduled, completed, failed, name in paused)
+            queues[name] = QueueCounts(waiting, active, scheduled, completed, failed,
+                                       name in paused or base_of(name) in paused)
+        dead = dict(zip(bases, raw[len(names) * 5:-1]))
         workers = read_workers(connection) if with_workers else ()
     except REDIS_FAILURES as exc:
         return HealthSnapshot(False, error=str(translate(exc, describe(connection))), taken_at=time.time())
-    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time())
+    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time(), dead_letters=dead)
 
 
 def read_workers(connection: redis.Redis) -> tuple[WorkerRow, ...]:
@@ -141,31 +185,65 @@ class JobRow:
     title: str
     enqueued_at: float | None
     ended_at: float | None
+    priority: Priority = Priority.NORMAL
+    user: str = ""
 
     @classmethod
     def from_status(cls, info: JobStatusInfo) -> JobRow:
         payload = info.payload
         title = str(payload.get("filename") or payload.get("operation", "") + " " + str(payload.get("fileId", "")))
         return cls(info.job_id, info.queue, info.state, info.progress, info.attempts_made, info.attempts,
-                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at)
+                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at, info.priority,
+                   info.user)
 
 
 def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limit: int = 50) -> list[JobRow]:
-    """One page of a queue's jobs in one state, newest first for history states."""
+    """One page of a queue's jobs in one state, over all its lanes (a lane name: that lane only). Waiting jobs come
+    in serving order (high lanes first); history states newest first."""
     connection = jobs.connection
-    queue_key, started, scheduled, finished, failed = _registries(queue, connection)
-    end = offset + limit - 1
+    lanes = [Lane.parse(queue)] if Lane.parse(queue).user is not None else \
+        serving_order(lanes_of(jobs.lanes(queue), [queue]))
     if state is JobState.WAITING:
-        ids = connection.lrange(queue_key, offset, end)
-    elif state is JobState.ACTIVE:
-        ids = connection.zrange(started, offset, end)
-    elif state is JobState.SCHEDULED:
-        ids = connection.zrange(scheduled, offset, end)
-    elif state is JobState.COMPLETED:
-        ids = connection.zrevrange(finished, offset, end)
-    elif state is JobState.FAILED:
-        ids = connection.zrevrange(failed, offset, end)
+        ids = _waiting_page(connection, lanes, offset, limit)
+    elif state in (JobState.ACTIVE, JobState.SCHEDULED, JobState.COMPLETED, JobState.FAILED):
+        ids = _registry_page(connection, lanes, state, offset, limit)
     else:
         return []
     job_ids = [StartedJobRegistry.parse_job_id(raw) for raw in ids]
     return [JobRow.from_status(info) for info in jobs.statuses(job_ids, with_results=False)]
+
+
+def _waiting_page(connection: redis.Redis, lanes: list[Lane], offset: int, limit: int) -> list[bytes]:
+    """A page of the lanes' lists one after the other: list lengths first, then only the ranges the page covers."""
+    with connection.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            pipe.llen(lane.key)
+        lengths = pipe.execute()
+    ranges, start = [], 0
+    for lane, length in zip(lanes, lengths):
+        first, last = max(offset, start), min(offset + limit, start + length)
+        if first < last:
+            ranges.append((lane.key, first - start, last - start - 1))
+        start += length
+    with connection.pipeline(transaction=False) as pipe:
+        for key, first, last in ranges:
+            pipe.lrange(key, first, last)
+        return [job_id for chunk in (pipe.execute() if ranges else []) for job_id in chunk]
+
+
+def _registry_page(connection: redis.Redis, lanes: list[Lane], state: JobState, offset: int, limit: int
+                   ) -> list[bytes]:
+    """A page of the lanes' registries merged by score: oldest first for running and scheduled jobs, newest first
+    for history (whose size retention bounds, so reading offset + limit of each lane stays cheap)."""
+    newest_first = state in (JobState.COMPLETED, JobState.FAILED)
+    index = {JobState.ACTIVE: 1, JobState.SCHEDULED: 2, JobState.COMPLETED: 3, JobState.FAILED: 4}[state]
+    with connection.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            key = _registries(lane.name, connection)[index]
+            if newest_first:
+                pipe.zrevrange(key, 0, offset + limit - 1, withscores=True)
+            else:
+                pipe.zrange(key, 0, offset + limit - 1, withscores=True)
+        chunks = pipe.execute()
+    merged = heapq.merge(*chunks, key=lambda entry: -entry[1] if newest_first else entry[1])
+    return [entry for entry, _ in list(merged)[offset:offset + limit]]

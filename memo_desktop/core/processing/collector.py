@@ -72,10 +72,11 @@ class ResultCollector:
 
     def catch_up(self) -> None:
         """Results completed while this process was not running (or not listening)."""
-        registry = FinishedJobRegistry(QueueKind.PROCESS.value, connection=self._ctx.redis, serializer=JSONSerializer)
         try:
-            job_ids = registry.get_job_ids(cleanup=False)
-        except REDIS_FAILURES as exc:
+            job_ids = [job_id for lane in self._ctx.jobs.lanes(QueueKind.PROCESS.value)
+                       for job_id in FinishedJobRegistry(lane, connection=self._ctx.redis,
+                                                         serializer=JSONSerializer).get_job_ids(cleanup=False)]
+        except (*REDIS_FAILURES, MemoError) as exc:
             log.warning("cannot catch up on processing results: %s", exc)
             return
         for job_id in job_ids:

@@ -24,7 +24,8 @@ from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.redis_errors import REDIS_FAILURES, translate
 from memo_desktop.core.threads import join_threads
 from memo_desktop.core.workers.gate import DependencyGate
-from memo_desktop.core.workers.rate_limit import RateLimiter
+from memo_desktop.core.workers.lane_view import LaneView
+from memo_desktop.core.workers.rate_limit import RateLimiter, UserRateLimits
 from memo_desktop.core.workers.scheduler import Scheduler, SchedulerThread
 from memo_desktop.core.workers.thread_worker import ThreadWorker
 
@@ -54,9 +55,12 @@ class WorkerPool:
         self.burst = burst
         self.gate = gate or DependencyGate()
         self._limiter = RateLimiter(connection, settings.rate_limit)
+        self._user_limits = UserRateLimits(connection, settings.rate_limit_per_user)
+        self.lanes = LaneView(connection, self.queue_names)  # shared by the pool's workers and its scheduler
         self._workers: list[ThreadWorker] = []
         self._threads: list[threading.Thread] = []
-        self._scheduler = SchedulerThread(Scheduler(connection, self.queue_names, f"{self.name}.scheduler"),
+        self._scheduler = SchedulerThread(Scheduler(connection, self.lanes, f"{self.name}.scheduler",
+                                                    keep_dead=settings.keep_dead),
                                           on_tick=self._revive_dead_workers, name=f"{self.name}.scheduler")
         self._stopping = False
         self._lock = threading.Lock()
@@ -78,7 +82,8 @@ class WorkerPool:
             worker = ThreadWorker(self.queue_names, connection=self.connection, context=self.context,
                                   limiter=self._limiter, keep_completed=self.settings.keep_completed,
                                   keep_failed=self.settings.keep_failed, name=f"{self.name}.{slot}.{self._serial}",
-                                  gate=self.gate)
+                                  gate=self.gate, lanes=self.lanes, user_limits=self._user_limits,
+                                  keep_dead=self.settings.keep_dead)
             thread = threading.Thread(target=self._run_worker, args=(worker,), name=worker.name, daemon=True)
             if slot < len(self._workers):
                 self._workers[slot], self._threads[slot] = worker, thread

@@ -1,9 +1,10 @@
 """The scheduler loop of a worker pool: due retries and delayed jobs back onto their queues, and dead workers'
 jobs retried (or failed) within seconds instead of rq's default 4-14 minutes.
 
-rq's RQScheduler forks a process when a worker starts it; here its pieces run in one thread of ours. Per queue,
-only the process holding rq's scheduler lock schedules and reaps, so many pools on one Redis never double up.
-`tick()` is one pass of the loop, callable directly in tests.
+rq's RQScheduler forks a process when a worker starts it; here its pieces run in one thread of ours. Per queue (each
+lane of the pool's queues: a new lane is taken on at the next tick), only the process holding rq's scheduler lock
+schedules and reaps, so many pools on one Redis never double up. A reaped job that has no attempt left becomes a
+dead letter. `tick()` is one pass of the loop, callable directly in tests.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from rq.utils import current_timestamp
 from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
+from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
+from memo_desktop.core.workers.lane_view import LaneView
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +39,38 @@ RELOCK_SECONDS = 10.0
 LOCK_TTL_SECONDS = 15
 
 
+ABANDONED = "its worker stopped responding (abandoned)"
+
+
 class Scheduler:
-    def __init__(self, connection: redis.Redis, queue_names: list[str], name: str) -> None:
+    def __init__(self, connection: redis.Redis, lanes: LaneView | list[str], name: str, keep_dead: int = 10_000
+                 ) -> None:
         self._connection = connection
-        self._queues = list(queue_names)
-        self._rq = RQScheduler(self._queues, connection=connection, serializer=JSONSerializer, name=name,
-                               logging_level=logging.WARNING)
+        self._view = lanes if isinstance(lanes, LaneView) else LaneView(connection, lanes)
+        self._name = name
+        self._keep_dead = keep_dead
+        self._queues: list[str] = []
+        self._rq = self._rq_scheduler([])
         self._last_reap = 0.0
         self._last_lock = 0.0
 
+    def _rq_scheduler(self, queues: list[str]) -> RQScheduler:
+        return RQScheduler(queues, connection=self._connection, serializer=JSONSerializer, name=self._name,
+                           logging_level=logging.WARNING)
+
+    def _follow_lanes(self) -> bool:
+        """Take on the lanes that appeared since the last tick; True when the set changed."""
+        lanes = sorted(self._view.all_lanes())
+        if lanes == self._queues:
+            return False
+        self._rq.release_locks()
+        self._queues = lanes
+        self._rq = self._rq_scheduler(lanes)
+        return True
+
     def tick(self) -> None:
         now = time.monotonic()
-        if now - self._last_lock >= RELOCK_SECONDS or not self._rq.acquired_locks:
+        if self._follow_lanes() or now - self._last_lock >= RELOCK_SECONDS or not self._rq.acquired_locks:
             if set(self._rq.acquired_locks) != set(self._queues):
                 self._rq.acquire_locks()
             self._last_lock = now
@@ -75,12 +98,13 @@ class Scheduler:
             pipe.execute()
 
     def _enqueue_due_jobs(self) -> None:
-        due: dict[str, list[str]] = {}
-        for name in self._rq.acquired_locks:
-            registry = ScheduledJobRegistry(name, connection=self._connection, serializer=JSONSerializer)
-            job_ids = registry.get_jobs_to_schedule(current_timestamp())
-            if job_ids:
-                due[name] = job_ids
+        names = sorted(self._rq.acquired_locks)
+        with self._connection.pipeline(transaction=False) as pipe:  # one round trip however many lanes
+            for name in names:
+                pipe.zrangebyscore(ScheduledJobRegistry(name, connection=self._connection).key, 0,
+                                   current_timestamp(), start=0, num=1000)
+            found = pipe.execute()
+        due = {name: [raw.decode() for raw in ids] for name, ids in zip(names, found) if ids}
         if not due:
             return
         self._rq.enqueue_scheduled_jobs()
@@ -100,8 +124,12 @@ class Scheduler:
             registry.cleanup()
             for job in RegisteredJob.fetch_many(expired, connection=self._connection, serializer=JSONSerializer):
                 if job is not None:
-                    events.publish(self._connection, job.id, name, state_from_rq(job.get_status(refresh=False)),
-                                   error="its worker stopped responding (abandoned)")
+                    state = state_from_rq(job.get_status(refresh=False))
+                    if state is JobState.FAILED:  # no attempt left: kept in the dead-letter queue
+                        dead_letters.report_dropped(
+                            dead_letters.record(self._connection, dead_letters.of_job(job, ABANDONED),
+                                                self._keep_dead), self._keep_dead)
+                    events.publish(self._connection, job.id, name, state, error=ABANDONED)
 
 
 class SchedulerThread:

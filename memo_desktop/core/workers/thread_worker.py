@@ -8,10 +8,12 @@ What the stock SimpleWorker does that a thread must not (see FIELD-NOTES, "RQ"):
 - lets a long job's registry entry expire only after timeout + 60 s       -> heartbeats every few seconds while
                                                                              busy, so a dead worker's job is
                                                                              picked up within a minute
-It also adds what the origin design has and rq lacks: a Redis-wide rate limit, paused queues, count-based
-retention, job events and an attempt counter; and it skips remaining attempts for permanent errors. Each job gets
-the context of the pool running it (`RegisteredJob.context`), and no job is taken while the pool's dependency gate
-is closed (the object store is down: waiting costs no attempts).
+It also adds what the origin design has and rq lacks: priorities and fair turns between users (one BLPOP over the
+lanes of its queues, in serving order: see `core.queueing.lanes`), a Redis-wide rate limit and one per user, paused
+queues, count-based retention over a queue's lanes, the dead-letter queue, job events and an attempt counter; and it
+skips remaining attempts for permanent errors. Each job gets the context of the pool running it
+(`RegisteredJob.context`), and no job is taken while the pool's dependency gate is closed (the object store is
+down: waiting costs no attempts).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import redis
 from rq.command import parse_payload
-from rq.exceptions import DequeueTimeout
+from rq.exceptions import DequeueTimeout, NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -34,21 +36,23 @@ from rq.worker import SimpleWorker, WorkerStatus
 
 from memo_desktop.core.errors import PermanentJobError
 from memo_desktop.core.jobs import events
-from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, last_line
+from memo_desktop.core.jobs.client import last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
-from memo_desktop.core.queueing import retention
+from memo_desktop.core.queueing import dead_letters, retention
+from memo_desktop.core.queueing.lanes import QUEUE_PREFIX, Lane
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
 from memo_desktop.core.workers.gate import DependencyGate
-from memo_desktop.core.workers.rate_limit import RateLimiter
+from memo_desktop.core.workers.lane_view import LaneView
+from memo_desktop.core.workers.rate_limit import RateLimiter, UserRateLimits
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1          # longest a dequeue blocks before the stop flag is looked at again
+BURST_POLL_SECONDS = 0.01  # a burst worker's dequeue: one BLPOP over every lane, barely blocking
 HEARTBEAT_SECONDS = 5     # how often a busy worker proves its job is alive
 HEARTBEAT_TTL = 20        # a job not heartbeated for this long is abandoned (its worker died)
-PAUSED_CACHE_SECONDS = 0.5  # how long a worker trusts its last read of the paused queues
 PUBSUB_POLL_SECONDS = 0.25  # the pubsub thread's read timeout: how soon it notices it should stop
 
 
@@ -57,15 +61,21 @@ class ThreadWorker(SimpleWorker):
     job_class = RegisteredJob
 
     def __init__(self, queues: list[str], *, connection: redis.Redis, context: Any, limiter: RateLimiter,
-                 keep_completed: int, keep_failed: int, name: str, gate: DependencyGate | None = None) -> None:
+                 keep_completed: int, keep_failed: int, name: str, gate: DependencyGate | None = None,
+                 lanes: LaneView | None = None, user_limits: UserRateLimits | None = None,
+                 keep_dead: int = 10_000) -> None:
         super().__init__(queues, name=name, connection=connection, serializer=JSONSerializer,
                          job_class=RegisteredJob, worker_ttl=60)
         self.context = context  # what every job this worker runs receives
         self._gate = gate or DependencyGate()
         self._limiter = limiter
+        self._lanes = lanes or LaneView(connection, queues)
+        self._user_limits = user_limits or UserRateLimits(connection, 0)
+        self._held_users: dict[str, float] = {}  # user -> when their rate limit has room again (monotonic)
+        self._last_user: str | None = None  # the user whose job this worker ran last: the next turn starts after it
         self._keep = (keep_completed, keep_failed)
+        self._keep_dead = keep_dead
         self._stop_event = threading.Event()
-        self._paused: tuple[float, set[str]] = (-PAUSED_CACHE_SECONDS, set())
         self._beater: threading.Thread | None = None
         self._beating: tuple[Job, Execution] | None = None
         self._stop_beats = threading.Event()
@@ -118,7 +128,7 @@ class ThreadWorker(SimpleWorker):
         else:
             log.warning("worker %s: ignoring pubsub command %r (not supported by thread workers)", self.name, command)
 
-    # -- dequeue: rate limit, pause, stop flag ----------------------------------------------------------------------
+    # -- dequeue: priorities, users, rate limits, pause, stop flag ------------------------------------------------
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None
                                      ) -> tuple[Job, Queue] | None:
         burst = timeout is None
@@ -137,25 +147,36 @@ class ThreadWorker(SimpleWorker):
                         return None
                     self._gate.wait_open(self._stop_event, POLL_SECONDS)
                     continue
-                queues = self._unpaused_queues()
-                if not queues:
-                    if burst:
+                held = self._users_on_hold()
+                lanes = self._lanes.serving(self._last_user, held)
+                if not lanes:
+                    if burst and not held:
                         return None
-                    self._stop_event.wait(POLL_SECONDS)
+                    self._stop_event.wait(self._hold_wait(POLL_SECONDS))
                     continue
                 token = self._limiter.acquire(self._stop_event, hold=0 if burst else POLL_SECONDS)
                 if token is None:
                     return None
-                result = self.queue_class.dequeue_any(
-                    queues, None if burst else POLL_SECONDS, connection=self.connection, job_class=self.job_class,
-                    serializer=self.serializer, death_penalty_class=self.death_penalty_class)
+                result = self._pop(lanes, BURST_POLL_SECONDS if burst else POLL_SECONDS)
                 backoff = 0.5
-                if result is not None:
-                    self._limiter.started(token)
-                    return result
-                self._limiter.release(token)
-                if burst:
-                    return None
+                if result is None:
+                    self._limiter.release(token)
+                    if burst and not held:
+                        return None
+                    if held:
+                        self._stop_event.wait(self._hold_wait(POLL_SECONDS))
+                    continue
+                job, lane = result
+                if lane.user is not None and self._user_limits.enabled:
+                    wait = self._user_limits.try_start(lane.user)
+                    if wait:  # this user has started enough for now: the job goes back to the head of its lane
+                        self.connection.lpush(lane.key, job.id)
+                        self._held_users[lane.user] = time.monotonic() + wait
+                        self._limiter.release(token)
+                        continue
+                self._last_user = lane.user
+                self._limiter.started(token)
+                return job, self._queue_of(lane)
             except DequeueTimeout:
                 self._limiter.release(token)
             except REDIS_FAILURES as exc:
@@ -165,13 +186,38 @@ class ThreadWorker(SimpleWorker):
                 backoff = min(backoff * 2, 10.0)
         return None
 
-    def _unpaused_queues(self) -> list[Queue]:
-        read_at, paused = self._paused
+    def _pop(self, lanes: list[Lane], timeout: float) -> tuple[Job, Lane] | None:
+        """The first job of the first non-empty lane, in the given order: one BLPOP (Redis checks its keys in order).
+        A job id whose job was deleted meanwhile is skipped, as rq does."""
+        keys = [lane.key for lane in lanes]
+        while True:
+            popped = self.connection.blpop(keys, timeout)
+            if popped is None:
+                return None
+            key, job_id = (part.decode() for part in popped)
+            try:
+                job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+            except NoSuchJobError:
+                continue
+            return job, Lane.parse(key.removeprefix(QUEUE_PREFIX))
+
+    def _queue_of(self, lane: Lane) -> Queue:
+        return self.queue_class(lane.name, connection=self.connection, job_class=self.job_class,
+                                serializer=self.serializer, death_penalty_class=self.death_penalty_class)
+
+    def _users_on_hold(self) -> frozenset[str]:
+        """Users over their rate limit, whose lanes this worker leaves alone for now."""
         now = time.monotonic()
-        if now - read_at >= PAUSED_CACHE_SECONDS:  # not one SMEMBERS per job: a pause takes effect within 0.5 s
-            paused = {name.decode() for name in self.connection.smembers(PAUSED_QUEUES_KEY)}
-            self._paused = (now, paused)
-        return [q for q in self._ordered_queues if q.name not in paused]
+        for user, until in list(self._held_users.items()):
+            if until <= now:
+                del self._held_users[user]
+        return frozenset(self._held_users)
+
+    def _hold_wait(self, longest: float) -> float:
+        """How long to wait when only users on hold have jobs: until the first of them has room again."""
+        if not self._held_users:
+            return longest
+        return max(0.005, min(longest, min(self._held_users.values()) - time.monotonic()))
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """rq's heartbeat is three commands: send them in one round trip, or none when one went out this very
@@ -257,8 +303,8 @@ class ThreadWorker(SimpleWorker):
         super()._finalize_failure(job, queue, execution, exc_info)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
-        """Go idle, heartbeat, publish the outcome and apply retention, in one round trip (two for a failure: its
-        reason is read)."""
+        """Go idle, heartbeat, publish the outcome, keep a dead letter of a job that failed for good and apply
+        retention, in one round trip (two for a failure: its reason is read)."""
         status = job.get_status(refresh=False)  # set by rq as it stored the outcome; the job may be trimmed already
         state = state_from_rq(status)
         error = ""
@@ -266,13 +312,19 @@ class ThreadWorker(SimpleWorker):
             latest = job.latest_result()
             error = last_line(latest.exc_string) if latest is not None and latest.exc_string else ""
         progress = 100 if state is JobState.COMPLETED else int(job.meta.get("progress", 0))
+        dead_at = None
         with self.connection.pipeline(transaction=False) as pipe:
             self.set_state(WorkerStatus.IDLE, pipeline=pipe)
             self.heartbeat(pipeline=pipe)
             retention.restamp(pipe, job, status)
             events.publish(self.connection, job.id, queue.name, state, progress, error, pipeline=pipe)
-            retention.trim(pipe, queue.name, *self._keep)
-            pipe.execute()
+            if status == JobStatus.FAILED:  # no attempt left (or a permanent error): kept until requeued or purged
+                dead_letters.record(pipe, dead_letters.of_job(job, error or "failed"), self._keep_dead)
+                dead_at = len(pipe.command_stack) - 1
+            retention.trim(pipe, self._lanes.lanes(queue.name), *self._keep)
+            results = pipe.execute()
+        if dead_at is not None:
+            dead_letters.report_dropped(results[dead_at], self._keep_dead)
 
     def _start_heartbeats(self) -> None:
         """One heartbeat thread per worker, for its whole life (not one per job: starting and joining a thread per
@@ -298,3 +350,4 @@ class ThreadWorker(SimpleWorker):
         self._stop_beats.set()
         join_thread(self._beater, HEARTBEAT_SECONDS)
         super().teardown()
+
