@@ -8,6 +8,7 @@ import datetime as dt
 from memo_desktop.cli.common import app_context, print_json, queue_pending_uploads
 from memo_desktop.core.pipeline import delete_memo
 from memo_desktop.core.pipeline.memos import import_or_requeue
+from memo_desktop.core.queueing.priorities import PRIORITY_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--memo", metavar="ID", help="the memo id to use (an existing memo: queue its upload again)")
     p.add_argument("--title", help="the memo's title (default: from the file name)")
+    p.add_argument("--priority", choices=PRIORITY_NAMES, default="normal", help="of the upload job (default normal)")
     p.set_defaults(handler=upload)
 
     p = sub.add_parser("memos", help="list the memo library with upload states")
@@ -29,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def upload(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        result = import_or_requeue(ctx, args.file, args.memo, args.title)
+        result = import_or_requeue(ctx, args.file, args.memo, args.title, args.priority)
         if result.job_id is not None:
             queue_pending_uploads(ctx)
             print(result.job_id)
@@ -46,7 +48,7 @@ def list_memos(args: argparse.Namespace) -> int:
     for memo in memos:
         when = dt.datetime.fromtimestamp(memo.created_at).strftime("%Y-%m-%d %H:%M")
         state = memo.upload_state.value + (f" ({memo.upload_error})" if memo.upload_error else "")
-        flag = " [recovered]" if memo.recovered else ""
+        flag = (" [recovered]" if memo.recovered else "") + ("" if memo.audio_local else " [audio in the store only]")
         print(f"{memo.id}  {when}  {memo.duration:7.1f}s  {state:10}  {memo.title}{flag}\n    {memo.audio_path}")
     if not memos:
         print("no memos")

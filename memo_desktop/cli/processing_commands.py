@@ -7,6 +7,7 @@ import sys
 
 from memo_desktop.cli.common import app_context
 from memo_desktop.core.jobs.contract import OPERATIONS
+from memo_desktop.core.queueing.priorities import PRIORITY_NAMES
 from memo_desktop.core.transcribe.formats import FORMATS
 
 # The processing code (numpy, soundfile, the object store) is imported by the handlers, not when the parser is
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="compress: the format (default: the 'compress_format' setting)")
     p.add_argument("--bitrate", type=int, help="compress to Opus: bit/s (default: the 'opus_bitrate' setting)")
     p.add_argument("--language", help="transcribe: the spoken language, e.g. en ('' detects it)")
+    p.add_argument("--priority", choices=PRIORITY_NAMES, default="normal", help="of the job (default normal)")
     p.set_defaults(handler=queue_processing, process_parser=p)
 
     p = sub.add_parser("transcript", help="print a memo's transcript (from the object store if not here yet)")
@@ -41,7 +43,7 @@ def queue_processing(args: argparse.Namespace) -> int:
             if not setup.available:
                 print(f"note: {setup.reason}; a worker that has it installed can still run this job",
                       file=sys.stderr)
-        job_id = queue_process(ctx, args.memo_id, args.operation, options or None)
+        job_id = queue_process(ctx, args.memo_id, args.operation, options or None, priority=args.priority)
     print(job_id)
     return 0
 

@@ -11,6 +11,8 @@ from memo_desktop.cli.common import app_context, print_json, settings_from_args
 from memo_desktop.core.errors import MemoError
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.monitor import HealthSnapshot, read_health
+from memo_desktop.core.pipeline.schedule_ticker import schedule_ticker_part
+from memo_desktop.core.queueing.priorities import PRIORITY_NAMES
 from memo_desktop.core.runtime import ConnectionState, Runtime, RuntimeListener, RuntimePlan, WorkerPlan
 from memo_desktop.core.secrets import mask_url
 
@@ -25,13 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="worker name prefix (shown in the queue panel and `rq info`)")
     p.set_defaults(handler=run_worker)
 
-    p = sub.add_parser("job", help="one job's status")
+    p = sub.add_parser("job", help="one job's status (and change a waiting job's priority)")
     p.add_argument("job_id", metavar="ID")
     p.add_argument("--json", action="store_true", help="print {jobId, state, progress, result, ...} as JSON")
+    p.add_argument("--priority", choices=PRIORITY_NAMES,
+                   help="move the waiting job to this priority first (refused for a job that is not waiting)")
     p.set_defaults(handler=show_job)
 
     p = sub.add_parser("health", help="Redis status and per-queue counts (exit 1 when Redis is unreachable)")
-    p.add_argument("--json", action="store_true", help="print {redis, queues: {fileUpload, ...}} as JSON")
+    p.add_argument("--json", action="store_true", help="print {redis, queues: {fileUpload, ...}, users} as JSON")
+    p.add_argument("--by-user", action="store_true", help="also print the counts of each user")
     p.set_defaults(handler=show_health)
 
 
@@ -44,7 +49,8 @@ def run_worker(args: argparse.Namespace) -> int:
     owns_memos = QueueKind.UPLOAD in kinds and not args.burst  # a machine that uploads has a library of its own
     plan = RuntimePlan(workers=WorkerPlan(kinds, args.concurrency, args.name, args.burst),
                        requeue_local=owns_memos, collect_results=owns_memos, needs_store=True,
-                       wait_for_redis=not args.burst)
+                       wait_for_redis=not args.burst,
+                       redis_parts=(schedule_ticker_part,) if owns_memos else ())  # its library's schedules
     runtime = Runtime(settings_from_args(args, **extra), plan, _WorkerListener())
     runtime.start()
     try:
@@ -94,12 +100,13 @@ def graceful_stop_on_signals() -> threading.Event:
 
 def show_job(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        info = ctx.jobs.status(args.job_id)
+        info = ctx.jobs.set_priority(args.job_id, args.priority) if args.priority else ctx.jobs.status(args.job_id)
     if args.json:
         print_json(info.as_dict())
     else:
-        line = f"{info.job_id}: {info.state.value} ({info.progress}%) on {info.queue}, " \
-               f"attempt {info.attempts_made}/{info.attempts}"
+        owner = f" of {info.user}" if info.user else ""
+        line = f"{info.job_id}: {info.state.value} ({info.progress}%) on {info.queue}, {info.priority.value} " \
+               f"priority{owner}, attempt {info.attempts_made}/{info.attempts}"
         print(line)
         if info.error:
             print(f"  error: {info.error}")
@@ -122,6 +129,13 @@ def show_health(args: argparse.Namespace) -> int:
         print(f"redis: connected ({url})")
         for key, counts in data["queues"].items():
             print(f"  {key:12} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+        dead = sum(data["deadLetters"].values())
+        if dead:
+            print(f"  dead letters {dead} (memo-desktop dlq list)")
+        if args.by_user:
+            print("users:" if data["users"] else "users: none")
+            for user, counts in data["users"].items():
+                print(f"  {user:12} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
     else:
         print(f"redis: disconnected - {snapshot.error}")
     return 0 if snapshot.connected else 1

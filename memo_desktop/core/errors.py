@@ -9,8 +9,9 @@
     │   │   └── RedisRefused       it answers but refuses us: retrying cannot help, the configuration must change
     │   │       ├── RedisAuthError     wrong password or user, or no permission
     │   │       └── RedisReadOnly      a read-only replica
-    │   ├── PayloadError           a job payload failed validation at enqueue
-    │   └── JobNotFound            no job with that id
+    │   ├── PayloadError           a job payload (or a priority, user, schedule, cron expression) is invalid
+    │   ├── JobNotFound            no job with that id
+    │   └── ScheduleNotFound       no schedule with that name
     ├── StorageError               object store problems
     │   ├── StorageUnavailable     endpoint unreachable
     │   ├── StorageAuthError       bad credentials or no permission                    (also PermanentJobError)
@@ -74,6 +75,10 @@ class PayloadError(QueueError):
 
 
 class JobNotFound(QueueError):
+    pass
+
+
+class ScheduleNotFound(QueueError):
     pass
 
 

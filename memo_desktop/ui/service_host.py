@@ -27,6 +27,7 @@ from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.monitor import HealthSnapshot
+from memo_desktop.core.pipeline.schedule_ticker import schedule_ticker_part
 from memo_desktop.core.runtime import (ConnectionState, Runtime, RuntimeListener, RuntimePlan, StartReport,
                                        WorkerPlan)
 from memo_desktop.core.threads import join_thread
@@ -38,10 +39,11 @@ WORKER_STOP_TIMEOUT = 5.0  # s a running job may take to finish at shutdown befo
 
 
 def gui_plan(settings: Settings) -> RuntimePlan:
-    """What the desktop app runs: everything, waiting for services that are down, never giving up on them."""
+    """What the desktop app runs: everything (this library's schedules too), waiting for services that are down,
+    never giving up on them."""
     return RuntimePlan(workers=WorkerPlan() if settings.workers_in_app else None, requeue_local=True,
                        collect_results=True, watch=True, needs_store=True, wait_for_redis=True,
-                       refused_is_fatal=False, opens_library=True)
+                       refused_is_fatal=False, opens_library=True, redis_parts=(schedule_ticker_part,))
 
 
 class _SignalListener(RuntimeListener):

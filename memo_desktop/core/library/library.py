@@ -9,6 +9,7 @@ and removed after it, so a crash can leave an orphan audio file (recoverable), n
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ BUSY_TIMEOUT = 5.0
 # Explicit columns in a fixed order: rows are unpacked by position (sqlite3.Row lookups by name cost a third of
 # a 5,000-memo listing).
 _COLUMNS = ("id", "title", "created_at", "duration", "audio_file", "size", "mime_type", "sha256", "upload_state",
-            "upload_error", "object_key", "job_id", "recovered", "transcript", "analysis", "updated_at")
+            "upload_error", "object_key", "job_id", "recovered", "transcript", "analysis", "updated_at", "audio_local")
 _SELECT = f"""
     SELECT {', '.join('m.' + c for c in _COLUMNS)},
            (SELECT json_group_array(json_object('format', v.format, 'file', v.file,
@@ -183,6 +184,26 @@ class Library:
             conn.execute("UPDATE memos SET updated_at = ? WHERE id = ?", (time.time(), memo_id))
             return self._get(conn, memo_id)
 
+    def purge_local_audio(self, memo_id: str) -> Memo:
+        """Delete an uploaded memo's local audio file (the caller verified its object first); the memo stays, its
+        audio in the object store only. The row changes first: a crash leaves an orphan file, never a row that
+        points at a missing one while saying it is local."""
+        with self._connect(write=True) as conn:
+            memo = self._get(conn, memo_id)
+            if memo.upload_state is not UploadState.UPLOADED or not memo.object_key:
+                raise LibraryError(f"memo {memo_id} is not uploaded ({memo.upload_state.value}): its audio stays")
+            conn.execute("UPDATE memos SET audio_local = 0, updated_at = ? WHERE id = ?", (time.time(), memo_id))
+            memo = self._get(conn, memo_id)
+        if self._owns(memo.audio_path):
+            memo.audio_path.unlink(missing_ok=True)
+        return memo
+
+    def restore_local_audio(self, memo_id: str, downloaded: Path | str) -> Memo:
+        """Put a fetched copy of a memo's audio (verified by the caller) back in its place; local again."""
+        memo = self.get(memo_id)
+        os.replace(downloaded, memo.audio_path)
+        return self._update(memo_id, audio_local=1)
+
     def delete(self, memo_id: str) -> Memo:
         """Remove a memo's row and its files in the audio dir (audio, variants, transcripts: every `<id>.*`);
         returns the memo as it was, so the caller can queue the deletion of its objects."""
@@ -252,7 +273,7 @@ class Library:
 
     def _memo(self, row: tuple) -> Memo:
         (memo_id, title, created_at, duration, audio_file, size, mime_type, sha256, upload_state, upload_error,
-         object_key, job_id, recovered, transcript, analysis, updated_at, variants_json) = row
+         object_key, job_id, recovered, transcript, analysis, updated_at, audio_local, variants_json) = row
         return Memo(
             id=memo_id,
             title=title,
@@ -271,6 +292,7 @@ class Library:
             analysis={} if analysis == "{}" else json.loads(analysis),
             variants=() if variants_json == "[]" else self._variants(variants_json),
             updated_at=updated_at,
+            audio_local=bool(audio_local),
         )
 
     def _variants(self, variants_json: str) -> tuple[Variant, ...]:

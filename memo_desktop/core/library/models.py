@@ -59,6 +59,7 @@ class Memo:
     analysis: dict[str, Any] = field(default_factory=dict, hash=False)  # JSON object; treat as read-only
     variants: tuple[Variant, ...] = ()
     updated_at: float = 0.0
+    audio_local: bool = True  # False: only in the object store (its local copy was purged; playing fetches it)
 
     @property
     def filename(self) -> str:
@@ -92,6 +93,7 @@ class Memo:
             "analysis": self.analysis,
             "variants": [v.as_dict() for v in self.variants],
             "updatedAt": self.updated_at,
+            "audioLocal": self.audio_local,
         }
 
 

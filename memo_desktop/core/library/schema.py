@@ -44,6 +44,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (memo_id, format)
     );
     """,
+    # 2: whether a memo's audio file is on this machine (a schedule may purge the local copy of an uploaded memo;
+    #    playing it fetches it back from the object store)
+    """
+    ALTER TABLE memos ADD COLUMN audio_local INTEGER NOT NULL DEFAULT 1
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

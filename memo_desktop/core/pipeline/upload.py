@@ -64,11 +64,12 @@ def _upload_verified(store: ObjectStore, path: Path, key: str, payload: dict[str
 
 
 def queue_followups(ctx: AppContext, memo_id: str) -> None:
-    """Processing that the settings ask for after every upload."""
+    """Processing that the settings ask for after every upload: automatic work, so at low priority."""
     from memo_desktop.core.pipeline.memos import queue_process
+    from memo_desktop.core.queueing.priorities import Priority
 
     settings = ctx.settings
     for operation, wanted in (("analyze", settings.auto_analyze), ("compress", settings.auto_compress),
                               ("transcribe", settings.auto_transcribe)):
         if wanted:
-            queue_process(ctx, memo_id, operation)
+            queue_process(ctx, memo_id, operation, priority=Priority.LOW)
