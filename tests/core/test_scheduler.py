@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 
 from memo_desktop.core.jobs.events import EventSubscriber
 from memo_desktop.core.jobs.registry import RegisteredJob
+from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.workers.rate_limit import RateLimiter
 from memo_desktop.core.workers.scheduler import LOCK_TTL_SECONDS, Scheduler
 from memo_desktop.core.workers.thread_worker import ThreadWorker
@@ -69,6 +70,7 @@ def test_tick_fails_an_abandoned_job_without_attempts_left(make_context, redis_c
     assert status.state.value == "failed"
     assert "AbandonedJobError" in status.error
     assert FailedJobRegistry(lane(ctx), connection=redis_conn).get_job_ids() == [job_id]
+    assert dead_letters.get(redis_conn, job_id).reason == "its worker stopped responding (abandoned)"
 
 
 def test_tick_enqueues_due_jobs_and_leaves_future_ones(ctx, redis_conn):
