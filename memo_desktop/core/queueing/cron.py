@@ -2,8 +2,9 @@
 
 Five fields, `m h dom mon dow` as in crontab(5); an optional sixth field is seconds (croniter's convention), for
 schedules that fire more often than once a minute. Times are epoch seconds; the fields match the machine's local
-time, daylight-saving changes included: a time skipped by the clock change never fires, a time that happens twice
-fires once (its first occurrence).
+time, daylight-saving changes included: a time the clock skips (spring forward) fires just after the change, shifted
+by the gap (02:30 becomes 03:30 that day), and a time that happens twice (fall back) fires once, at its first
+occurrence.
 
 Why not rq's CronScheduler (3.0, beta): it keeps its jobs in the memory of each process that runs it (every process
 enqueues its own copy of a tick), catches up no missed tick, and uses pickle by default. Schedules here live in Redis,
