@@ -28,6 +28,7 @@ from memo_desktop.ui.memo_library_widget import MemoLibraryWidget
 from memo_desktop.ui.queue_panel_widget import QueuePanelWidget
 from memo_desktop.ui.recorder_widget import RecorderWidget
 from memo_desktop.ui.recording_controller import RecordingController
+from memo_desktop.ui.schedules_dialog import SchedulesDialog
 from memo_desktop.ui.service_host import ServiceHost
 from memo_desktop.ui.settings_dialog import SettingsDialog, store_settings
 
@@ -56,6 +57,7 @@ class MemoDesktopApp(QObject):
         self.window = MainWindow(self.controller, self.recorder_widget, self.library_widget, self.queue_panel,
                                  self.ui_state)
         self.settings_dialog: SettingsDialog | None = None
+        self.schedules_dialog: SchedulesDialog | None = None
         self.shut_down = False
 
         self.runner.task_failed.connect(self.window.show_error)
@@ -69,6 +71,7 @@ class MemoDesktopApp(QObject):
         self.host.settings_applied.connect(self._on_host_settings_applied)
         self.host.shutdown_finished.connect(self._on_host_shutdown_finished)
         self.window.settings_requested.connect(self._on_window_settings_requested)
+        self.window.schedules_requested.connect(self._on_window_schedules_requested)
         self.window.close_requested.connect(self._on_window_close_requested)
 
         self._deadline = QTimer(self)
@@ -108,6 +111,19 @@ class MemoDesktopApp(QObject):
         self.settings_dialog = SettingsDialog(self.host.settings, self.runner, self.window)
         self.settings_dialog.finished.connect(self._on_settings_dialog_finished)
         self.settings_dialog.open()
+
+    def _on_window_schedules_requested(self) -> None:
+        if self.schedules_dialog is not None:
+            self.schedules_dialog.raise_()
+            return
+        self.schedules_dialog = SchedulesDialog(self.runner, self.host.context, self.window)
+        self.schedules_dialog.finished.connect(self._on_schedules_dialog_finished)
+        self.schedules_dialog.open()
+
+    def _on_schedules_dialog_finished(self, _code: int) -> None:
+        dialog, self.schedules_dialog = self.schedules_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _on_settings_dialog_finished(self, _code: int) -> None:
         dialog, self.settings_dialog = self.settings_dialog, None

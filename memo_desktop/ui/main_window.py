@@ -27,6 +27,7 @@ STATUS_TIMEOUT_MS = 8000
 class MainWindow(QMainWindow):
     close_requested = Signal()
     settings_requested = Signal()
+    schedules_requested = Signal()
 
     def __init__(self, controller: RecordingController, recorder: RecorderWidget, library: MemoLibraryWidget,
                  queue_panel: QueuePanelWidget, ui_state: QSettings, parent: QWidget | None = None) -> None:
@@ -73,6 +74,9 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icons.icon("settings"), "&Settings…", self)
         self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
         self.settings_action.triggered.connect(self.settings_requested)
+        self.schedules_action = QAction("S&chedules…", self)
+        self.schedules_action.setToolTip("Run actions on this library at set times (cron)")
+        self.schedules_action.triggered.connect(self.schedules_requested)
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
@@ -93,6 +97,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.library.import_action)
         file_menu.addAction(self.settings_action)
+        file_menu.addAction(self.schedules_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         record_menu = self.menuBar().addMenu("&Recording")

@@ -33,6 +33,8 @@ class MemoItem:
 def _upload_text(item: MemoItem) -> str:
     if item.upload_progress is not None and item.memo.upload_state is not UploadState.UPLOADED:
         return f"uploading {item.upload_progress}%"
+    if not item.memo.audio_local:
+        return "in the store"
     return _STATE_TEXT[item.memo.upload_state]
 
 
@@ -56,6 +58,8 @@ def _upload_tooltip(item: MemoItem) -> str:
         parts.append(memo.upload_error)
     if memo.job_id:
         parts.append(f"job {memo.job_id}")
+    if not memo.audio_local:
+        parts.append("the local copy was purged; playing fetches it from the object store")
     return "\n".join(parts)
 
 

@@ -1,7 +1,9 @@
 """Play / pause and a seek slider for the selected memo, over core.playback.AudioPlayer.
 
 The player does its file and PortAudio work on its own thread; this widget only sets flags on it and, while
-something plays, polls its position and state from a timer (in-memory reads).
+something plays, polls its position and state from a timer (in-memory reads). A memo whose local audio was purged
+(it is in the object store only) is asked for with `audio_needed`; its owner fetches it off the GUI thread and hands
+it back with `play_memo`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ SLIDER_STEPS_PER_SECOND = 10
 
 class PlayerWidget(QWidget):
     playback_failed = Signal(str)
+    audio_needed = Signal(object)  # Memo: its audio is not on this machine; fetch it, then call play_memo
 
     def __init__(self, player: AudioPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,10 +66,35 @@ class PlayerWidget(QWidget):
             self._player.pause()
         elif state is PlaybackState.PAUSED and (selected is None or selected == self._player.path):
             self._player.resume()
+        elif self._memo is not None and not self._memo.audio_local:
+            self.play_button.setEnabled(False)
+            self.time_label.setText("Fetching…")
+            self.audio_needed.emit(self._memo)
+            return
         elif self._memo is not None:
-            self._player.play(self._memo.audio_path)
-            self.slider.setRange(0, int(self._memo.duration * SLIDER_STEPS_PER_SECOND))
-            self.slider.setEnabled(True)
+            self._start(self._memo)
+            return
+        if not self._timer.isActive():
+            self._timer.start()
+        self._update_button()
+
+    def play_memo(self, memo: Memo) -> None:
+        """Play `memo` (its audio fetched back) if it is still the selected one."""
+        self.play_button.setEnabled(True)
+        if self._memo is not None and self._memo.id == memo.id:
+            self._memo = memo
+            self._start(memo)
+        else:
+            self._show_position(0.0, self._memo.duration if self._memo else 0.0)
+
+    def fetch_failed(self) -> None:
+        self.play_button.setEnabled(self._memo is not None)
+        self._show_position(0.0, self._memo.duration if self._memo else 0.0)
+
+    def _start(self, memo: Memo) -> None:
+        self._player.play(memo.audio_path)
+        self.slider.setRange(0, int(memo.duration * SLIDER_STEPS_PER_SECOND))
+        self.slider.setEnabled(True)
         if not self._timer.isActive():
             self._timer.start()
         self._update_button()

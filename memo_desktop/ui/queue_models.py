@@ -1,7 +1,9 @@
-"""Qt models of the live queue panel: per-queue counts, one page of jobs, and the workers on this Redis.
+"""Qt models of the live queue panel: per-queue and per-user counts, one page of jobs, one page of dead letters, and
+the workers on this Redis.
 
-All three are fed immutable values (HealthSnapshot, JobRow pages, JobEvent batches) that the background threads
-produce; nothing here talks to Redis.
+All are fed immutable values (HealthSnapshot, JobRow pages, JobEvent batches, DeadLetter pages) that the background
+threads produce; nothing here talks to Redis. A queue here is what the user knows (`file-process`): the counts of
+its lanes (one RQ queue per priority and user) are summed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from PySide6.QtGui import QColor
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot, JobRow, QueueCounts, WorkerRow
+from memo_desktop.core.queueing.dead_letters import DeadLetter
+from memo_desktop.core.queueing.priorities import Priority
 from memo_desktop.ui.formatting import format_recent
 from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
 
@@ -44,11 +48,27 @@ class QueueCountsModel(RowTableModel[QueueRow]):
 
     def set_snapshot(self, snapshot: HealthSnapshot) -> None:
         if snapshot.connected:  # a disconnected snapshot has no counts: keep the last known ones on screen
-            self.set_rows([QueueRow(name, counts) for name, counts in sorted(snapshot.queues.items())])
+            self.set_rows([QueueRow(name, counts) for name, counts in snapshot.by_base.items()])
 
     def counts(self, queue: str) -> QueueCounts | None:
         row = self.row_for(queue)
         return row.counts if row is not None else None
+
+
+class UserCountsModel(RowTableModel[QueueRow]):
+    """Counts per user over every queue (the jobs each user has waiting, running, done and failed)."""
+
+    columns = (
+        Column("User", lambda r: r.name),
+        *(Column(state.value.capitalize(), _count(state), align=RIGHT) for state in LISTABLE_STATES),
+    )
+
+    def key(self, row: QueueRow) -> str:
+        return row.name
+
+    def set_snapshot(self, snapshot: HealthSnapshot) -> None:
+        if snapshot.connected:
+            self.set_rows([QueueRow(user, counts) for user, counts in snapshot.by_user.items()])
 
 
 def _attempts(row: JobRow) -> str:
@@ -61,6 +81,7 @@ def _progress(row: JobRow) -> int | None:
 
 _STATE_COLOURS = {JobState.COMPLETED: QColor("#188038"), JobState.FAILED: QColor("#b3261e"),
                   JobState.ACTIVE: QColor("#1a73e8")}
+_PRIORITY_COLOURS = {Priority.HIGH: QColor("#b06000"), Priority.LOW: QColor("#5f6368")}
 
 
 class JobTableModel(RowTableModel[JobRow]):
@@ -69,6 +90,9 @@ class JobTableModel(RowTableModel[JobRow]):
         Column("State", lambda r: r.state.value, align=CENTER, foreground=lambda r: _STATE_COLOURS.get(r.state)),
         Column("Attempts", _attempts, align=CENTER),
         Column("Progress", lambda r: f"{r.progress}%", align=CENTER, progress=_progress),
+        Column("Priority", lambda r: r.priority.value, align=CENTER,
+               foreground=lambda r: _PRIORITY_COLOURS.get(r.priority)),
+        Column("User", lambda r: r.user),
         Column("Worker", lambda r: r.worker.rsplit(".", 2)[0] if r.worker else ""),
         Column("Enqueued", lambda r: format_recent(r.enqueued_at)),
         Column("Error", lambda r: r.error, tooltip=lambda r: r.error),
@@ -103,6 +127,24 @@ class JobTableModel(RowTableModel[JobRow]):
             self.replace_row(dataclasses.replace(row, state=state, progress=progress, error=event.error or row.error))
             reload |= state is not self.state
         return reload
+
+
+class DeadLetterTableModel(RowTableModel[DeadLetter]):
+    """One page of the dead-letter queue: jobs that failed for good, with why."""
+
+    columns = (
+        Column("Job", lambda d: str(d.payload.get("filename") or d.description or d.job_id),
+               tooltip=lambda d: d.job_id),
+        Column("Queue", lambda d: d.queue),
+        Column("Priority", lambda d: d.priority, align=CENTER),
+        Column("User", lambda d: d.user),
+        Column("Died", lambda d: format_recent(d.failed_at)),
+        Column("Attempts", lambda d: str(d.attempts_made), align=CENTER),
+        Column("Reason", lambda d: d.reason, tooltip=lambda d: d.reason),
+    )
+
+    def key(self, row: DeadLetter) -> str:
+        return row.job_id
 
 
 class WorkerTableModel(RowTableModel[WorkerRow]):

@@ -1,5 +1,6 @@
-"""The live queue panel: connection state, per-queue counts, one page of jobs, actions on jobs and queues, and the
-workers on this Redis.
+"""The live queue panel: connection state, per-queue and per-user counts, one page of jobs (with their priority and
+user), actions on jobs and queues (retry, remove, change a waiting job's priority, pause, clear), the dead-letter
+queue, and the workers on this Redis.
 
 Freshness comes from the QueueWatcher (job events as they happen, counts after each burst), not from polling: an
 event updates a shown job in place at once, and a job entering or leaving the shown page reloads that one page
@@ -11,18 +12,22 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot, JobRow, list_jobs
+from memo_desktop.core.queueing.priorities import PRIORITIES, Priority
 from memo_desktop.ui import icons
 from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.connection_status_widget import ConnectionStatusWidget
-from memo_desktop.ui.queue_models import LISTABLE_STATES, JobTableModel, QueueCountsModel, WorkerTableModel
+from memo_desktop.ui.dead_letter_widget import DeadLetterWidget
+from memo_desktop.ui.queue_models import (LISTABLE_STATES, JobTableModel, QueueCountsModel, UserCountsModel,
+                                          WorkerTableModel)
 from memo_desktop.ui.row_table_view import RowTableView
 from memo_desktop.core.runtime import ConnectionState
 
@@ -44,6 +49,12 @@ def remove_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
 def retry_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
     for job_id in job_ids:
         jobs.retry(job_id)
+    return len(job_ids)
+
+
+def set_priorities(jobs: JobQueue, job_ids: Sequence[str], priority: Priority) -> int:
+    for job_id in job_ids:
+        jobs.set_priority(job_id, priority)
     return len(job_ids)
 
 
@@ -99,11 +110,27 @@ class QueuePanelWidget(QWidget):
                                          self._on_pause_button_clicked)
         self.clear_button = self._button("delete", "Clear completed", "Remove this queue's completed jobs",
                                          self._on_clear_button_clicked)
+        self.priority_button = QPushButton("Priority", self)
+        self.priority_button.setToolTip("Move the selected waiting jobs to another priority")
+        self.priority_menu = QMenu(self.priority_button)
+        self.priority_actions: dict[Priority, QAction] = {}
+        for priority in PRIORITIES:
+            action = self.priority_menu.addAction(priority.value.capitalize())
+            action.triggered.connect(lambda _checked=False, p=priority: self._on_priority_action_triggered(p))
+            self.priority_actions[priority] = action
+        self.priority_button.setMenu(self.priority_menu)
+
+        self.users_model = UserCountsModel(self)
+        self.users_table = RowTableView(self.users_model, self, stretch_column=0, multi_select=False)
+        self.users_table.setToolTip("Jobs of each user (workers take turns between users)")
+        self.users_table.setMaximumHeight(self.users_table.verticalHeader().defaultSectionSize() * 4 + 8)
+        for column in range(1, self.users_model.columnCount()):
+            self.users_table.setColumnWidth(column, 80)
 
         self.jobs_model = JobTableModel(self)
         self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
         self.jobs_table.selection_changed.connect(self._on_jobs_table_selection_changed)
-        for column, width in enumerate((260, 70, 64, 100, 120, 80)):
+        for column, width in enumerate((240, 70, 64, 100, 60, 80, 120, 80)):
             self.jobs_table.setColumnWidth(column, width)
 
         self.workers_model = WorkerTableModel(self)
@@ -119,25 +146,42 @@ class QueuePanelWidget(QWidget):
         filters.addWidget(self.page_label)
         filters.addWidget(self.prev_button)
         filters.addWidget(self.next_button)
-        actions = QHBoxLayout()
-        for button in (self.retry_button, self.retry_all_button, self.remove_button, self.pause_button,
-                       self.clear_button):
+        actions = QHBoxLayout()  # on the selected jobs
+        actions.addWidget(QLabel("Selected:", self))
+        for button in (self.retry_button, self.remove_button, self.priority_button):
             actions.addWidget(button)
         actions.addStretch(1)
+        queue_actions = QHBoxLayout()  # on the whole queue
+        queue_actions.addWidget(QLabel("Queue:", self))
+        for button in (self.retry_all_button, self.pause_button, self.clear_button):
+            queue_actions.addWidget(button)
+        queue_actions.addStretch(1)
+        self.dead_letters = DeadLetterWidget(runner, context, request_snapshot, self)
+        self.dead_letters.status_reported.connect(self.status_reported)
+        self.dead_letters.error_occurred.connect(self.error_occurred)
 
         jobs_box = QWidget(self)
         jobs_layout = QVBoxLayout(jobs_box)
         jobs_layout.setContentsMargins(0, 0, 0, 0)
-        jobs_layout.addWidget(self.counts_table)
         jobs_layout.addLayout(filters)
         jobs_layout.addLayout(actions)
+        jobs_layout.addLayout(queue_actions)
         jobs_layout.addWidget(self.jobs_table, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(jobs_box, "Jobs")
+        self.tabs.addTab(self.dead_letters, "Dead letters")
+        self.tabs.addTab(self.users_table, "Users")
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.counts_table)
+        top_layout.addWidget(self.tabs, 1)
         workers_box = QGroupBox("Workers on this Redis", self)
         workers_layout = QVBoxLayout(workers_box)
         workers_layout.setContentsMargins(4, 4, 4, 4)
         workers_layout.addWidget(self.workers_table)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(jobs_box)
+        splitter.addWidget(top)
         splitter.addWidget(workers_box)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 1)
@@ -163,10 +207,14 @@ class QueuePanelWidget(QWidget):
         previous = self._snapshot
         self._snapshot = snapshot
         self.counts_model.set_snapshot(snapshot)
+        self.users_model.set_snapshot(snapshot)
         self.workers_model.set_snapshot(snapshot)
+        self.dead_letters.apply_snapshot(snapshot)
+        self.tabs.setTabText(1, f"Dead letters ({sum(snapshot.dead_letters.values())})" if snapshot.connected
+                             and any(snapshot.dead_letters.values()) else "Dead letters")
         if not snapshot.connected:
             return
-        names = sorted(snapshot.queues)
+        names = list(snapshot.by_base)
         if [self.queue_combo.itemText(i) for i in range(self.queue_combo.count())] != names:
             self.queue_combo.clear()
             self.queue_combo.addItems(names)
@@ -196,6 +244,7 @@ class QueuePanelWidget(QWidget):
 
     def show_jobs(self, queue: str, state: JobState) -> None:
         self._queue, self._state, self._offset = queue, state, 0
+        self.tabs.setCurrentIndex(0)
         self.queue_combo.setCurrentText(queue)
         self.state_combo.setCurrentIndex(LISTABLE_STATES.index(state))
         self.reload_page()
@@ -220,7 +269,7 @@ class QueuePanelWidget(QWidget):
         self.page_loaded.emit()
 
     def _shown_count(self, snapshot: HealthSnapshot) -> int:
-        counts = snapshot.queues.get(self.queue)
+        counts = snapshot.by_base.get(self.queue)
         return getattr(counts, self.state.value, 0) if counts is not None else 0
 
     # -- slots ----------------------------------------------------------------------------------------------------
@@ -261,6 +310,11 @@ class QueuePanelWidget(QWidget):
         else:
             self._act("Pause", f"Paused {self.queue}", lambda jobs, q: jobs.pause(q), self.queue)
 
+    def _on_priority_action_triggered(self, priority: Priority) -> None:
+        ids = [str(r.job_id) for r in self.jobs_table.selected_rows() if r.state is JobState.WAITING]
+        self._act("Priority", f"Moved {len(ids)} job(s) to {priority.value} priority",
+                  lambda jobs, job_ids: set_priorities(jobs, job_ids, priority), ids)
+
     def _on_clear_button_clicked(self) -> None:
         self._act("Clear completed", "Cleared the completed jobs of " + self.queue,
                   lambda jobs, q: jobs.clear_completed(q), self.queue)
@@ -287,6 +341,7 @@ class QueuePanelWidget(QWidget):
         rows = self.jobs_table.selected_rows()
         self.retry_button.setEnabled(connected and any(r.state is JobState.FAILED for r in rows))
         self.remove_button.setEnabled(connected and bool(rows) and all(r.state is not JobState.ACTIVE for r in rows))
+        self.priority_button.setEnabled(connected and bool(rows) and all(r.state is JobState.WAITING for r in rows))
         counts = self.counts_model.counts(self.queue)
         self.retry_all_button.setEnabled(connected and counts is not None and counts.failed > 0)
         self.clear_button.setEnabled(connected and counts is not None and counts.completed > 0)

@@ -7,6 +7,7 @@ repaint only what changed: a refresh that changes nothing costs no repaint and k
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Hashable, Sequence, TypeVar
 
@@ -116,6 +117,18 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         return answer(self, self._rows[index.row()], self.columns[index.column()])
 
 
+def plain_tooltip(text: str | None) -> str | None:
+    """A tooltip that shows `text` as it is: Qt renders a tooltip that looks like HTML as HTML, and job errors,
+    titles and dead-letter reasons are user (or job) supplied. Escaped inside <qt>, it can only be text."""
+    if not text:
+        return None
+    return "<qt><p style='white-space:pre-wrap'>" + html.escape(text) + "</p></qt>"
+
+
+def _tooltip(_model: RowTableModel[Any], row: Any, column: Column[Any]) -> str | None:
+    return plain_tooltip(column.tooltip(row)) if column.tooltip is not None else None
+
+
 def _optional(getter: Callable[[Column[Any]], Callable[[Any], Any] | None]) -> Callable[..., Any]:
     def answer(_model: RowTableModel[Any], row: Any, column: Column[Any]) -> Any:
         fn = getter(column)
@@ -128,7 +141,7 @@ _ROLE_ANSWERS: dict[int, Callable[[RowTableModel[Any], Any, Column[Any]], Any]] 
     int(Qt.ItemDataRole.DisplayRole): lambda _m, row, column: column.text(row),
     int(Qt.ItemDataRole.TextAlignmentRole): lambda _m, _row, column: column.align,
     int(PROGRESS_ROLE): _optional(lambda column: column.progress),
-    int(Qt.ItemDataRole.ToolTipRole): _optional(lambda column: column.tooltip),
+    int(Qt.ItemDataRole.ToolTipRole): _tooltip,
     int(Qt.ItemDataRole.DecorationRole): _optional(lambda column: column.decoration),
     int(Qt.ItemDataRole.ForegroundRole): _optional(lambda column: column.foreground),
     int(ROW_ROLE): lambda _m, row, _column: row,

@@ -156,11 +156,23 @@ class SettingsDialog(QDialog):
         self.rate_limit.setSuffix(" jobs/s")
         self.rate_limit.setSpecialValueText("unlimited")
         self.rate_limit.setValue(settings.rate_limit)
+        self.rate_limit_per_user = QDoubleSpinBox(self)
+        self.rate_limit_per_user.setRange(0.0, 10000.0)
+        self.rate_limit_per_user.setDecimals(1)
+        self.rate_limit_per_user.setSuffix(" jobs/s")
+        self.rate_limit_per_user.setSpecialValueText("unlimited")
+        self.rate_limit_per_user.setValue(settings.rate_limit_per_user)
+        self.rate_limit_per_user.setToolTip("How many jobs of one user may start per second, on every worker of "
+                                            "this Redis together")
+        self.user = QLineEdit(settings.user, self)
+        self.user.setToolTip("Who the jobs queued here belong to (workers take turns between users)")
         workers_box = QGroupBox("Workers", self)
         form = QFormLayout(workers_box)
         form.addRow(self.workers_in_app)
         form.addRow("Concurrency:", self.concurrency)
         form.addRow("Rate limit:", self.rate_limit)
+        form.addRow("Per user:", self.rate_limit_per_user)
+        form.addRow("User:", self.user)
 
         # Recording and automation
         self.sample_rate = QComboBox(self)
@@ -205,6 +217,7 @@ class SettingsDialog(QDialog):
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #b3261e;")
         self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)  # it may quote what was typed
         self.error_label.hide()
         self.button_box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
@@ -247,6 +260,8 @@ class SettingsDialog(QDialog):
             workers_in_app=self.workers_in_app.isChecked(),
             concurrency=self.concurrency.value(),
             rate_limit=self.rate_limit.value(),
+            rate_limit_per_user=self.rate_limit_per_user.value(),
+            user=self.user.text().strip(),
             sample_rate=self.sample_rate.currentData(),
             channels=self.channels.currentData(),
             compress_format=self.compress_format.currentData(),

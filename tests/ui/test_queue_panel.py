@@ -26,7 +26,7 @@ def counts(desktop, queue: str = PROCESS) -> QueueCounts:
 def _counts_equal_redis(desktop, connection) -> bool:
     truth = read_health(connection, desktop.host.context.queue_names(), with_workers=False)
     shown = {row.name: row.counts for row in desktop.queue_panel.counts_model.rows}
-    return truth.connected and shown == truth.queues
+    return truth.connected and shown == truth.by_base
 
 
 def test_panel_counts_equal_what_redis_holds(qtbot, desktop, redis_conn):
