@@ -1,6 +1,7 @@
 """The dead-letter queue in the queue panel: jobs that failed for good, with why; requeue (fresh attempts) or purge
 the selected ones or all of them (of the chosen queue). A page is one ZREVRANGE + HMGET, read off the GUI thread;
-the page is read again when the snapshot's dead-letter counts change.
+the page is read again when the snapshot's dead-letter counts change, when a job fails (it may have died for good:
+same count, another dead letter), and after each action.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from memo_desktop.core.context import AppContext
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot
 from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.queueing.dead_letters import DeadLetterPage
@@ -131,6 +134,10 @@ class DeadLetterWidget(QWidget):
             self.reload_page()
         self._update_buttons()
 
+    def apply_job_events(self, events: Sequence[JobEvent]) -> None:
+        if self._connected and any(e.state == JobState.FAILED.value for e in events):
+            self.reload_page()
+
     def reload_page(self) -> None:
         self._runner.submit(load_dead_page, self._context(), self._queue, self._offset, key="dead-letter-page",
                             on_result=self._on_page_loaded,
@@ -187,6 +194,7 @@ class DeadLetterWidget(QWidget):
     def _act(self, action: str, done: Callable[[int], str], fn: Callable[..., int], argument: object) -> None:
         def on_result(count: int) -> None:
             self.status_reported.emit(done(count))
+            self._counts = None  # whatever the next snapshot says, read the page again with it
             self._request_snapshot()
             self.reload_page()
 

@@ -130,6 +130,7 @@ class QueuePanelWidget(QWidget):
         self.jobs_model = JobTableModel(self)
         self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
         self.jobs_table.selection_changed.connect(self._on_jobs_table_selection_changed)
+        self.jobs_table.setMinimumHeight(48)  # the window stays usable on small screens; it grows with the panel
         for column, width in enumerate((240, 70, 64, 100, 60, 80, 120, 80)):
             self.jobs_table.setColumnWidth(column, width)
 
@@ -229,6 +230,7 @@ class QueuePanelWidget(QWidget):
     def apply_job_events(self, events: Sequence[JobEvent]) -> None:
         if self.jobs_model.apply_job_events(events):
             self.reload_page()
+        self.dead_letters.apply_job_events(events)
 
     def set_connection_state(self, state: ConnectionState) -> None:
         self.connection.set_state(state)

@@ -130,3 +130,36 @@ def test_playback_of_the_selected_memo(qtbot, desktop, tmp_path, mic):
     widget.player.toggle()
     qtbot.waitUntil(lambda: desktop.player.state.value == "stopped", timeout=5_000)  # played to the end
     assert widget.player.time_label.text().endswith("0:00")
+
+
+def test_imports_and_library_actions_queue_at_high_priority(qtbot, desktop, tmp_path):
+    import_and_upload(qtbot, desktop, tmp_path, ["Urgent"])
+    widget, jobs = desktop.library_widget, desktop.host.context.jobs
+    memo = widget.model.rows[0].memo
+    assert jobs.status(memo.job_id).priority.value == "high"  # the import's upload
+    widget.table.select_keys([memo.id])
+    widget.analyze_action.trigger()
+    job_id = f"process-analyze-{memo.id}"
+    qtbot.waitUntil(lambda: any(k.decode().startswith(f"rq:job:{job_id}")
+                                for k in desktop.host.context.redis.keys("rq:job:process-*")), timeout=5_000)
+    key = next(k.decode() for k in desktop.host.context.redis.keys("rq:job:process-*"))
+    assert jobs.status(key.removeprefix("rq:job:")).priority.value == "high"
+
+
+def test_a_memo_whose_local_audio_was_purged_is_fetched_when_played(qtbot, desktop, tmp_path, mic):
+    from memo_desktop.core.pipeline.local_audio import purge_local_audio
+
+    import_and_upload(qtbot, desktop, tmp_path, ["Archived"])
+    widget, ctx = desktop.library_widget, desktop.host.context
+    memo = widget.model.rows[0].memo
+    assert purge_local_audio(ctx, memo) == ""
+    widget.refresh()
+    qtbot.waitUntil(lambda: not widget.model.rows[0].memo.audio_local, timeout=5_000)
+    assert widget.model.index(0, MemoTableModel.UPLOAD).data() == "in the store"
+    assert not memo.audio_path.exists()
+    widget.table.select_keys([memo.id])
+    widget.player.toggle()
+    qtbot.waitUntil(lambda: desktop.player.position > 0.1, timeout=10_000)
+    assert desktop.player.path == memo.audio_path and memo.audio_path.is_file()
+    assert ctx.library.get(memo.id).audio_local
+    widget.player.stop()

@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import UploadState
 from memo_desktop.core.monitor import QueueCounts, read_health
+from memo_desktop.core.queueing import dead_letters
+from memo_desktop.core.queueing.priorities import Priority
 from memo_desktop.core.services import RedisServer
 from memo_desktop.core.services.redis_server import socket_path
 from tests.fixtures.jobs import MODULE as JOBS
@@ -137,3 +139,49 @@ def test_offline_first_redis_down_then_back(qtbot, app_settings, tmp_path):
     finally:
         close_app(qtbot, desktop)
         later.stop()
+
+
+def test_a_waiting_jobs_priority_is_shown_and_changed_from_the_panel(qtbot, desktop):
+    panel, jobs = desktop.queue_panel, desktop.host.context.jobs
+    jobs.pause(PROCESS)
+    qtbot.wait(1200)  # idle workers apply a pause at their next poll (within 1 s)
+    job_id = jobs.enqueue_function(PROCESS, f"{JOBS}.echo", {"value": 1}, priority="low", user="ann")
+    panel.show_jobs(PROCESS, JobState.WAITING)
+    qtbot.waitUntil(lambda: panel.jobs_model.row_for(job_id) is not None, timeout=5_000)
+    row = panel.jobs_model.row_for(job_id)
+    assert (row.priority.value, row.user) == ("low", "ann")
+    panel.jobs_table.select_keys([job_id])
+    assert panel.priority_button.isEnabled()
+    panel.priority_actions[Priority.HIGH].trigger()
+    qtbot.waitUntil(lambda: jobs.status(job_id).priority is Priority.HIGH, timeout=5_000)
+    qtbot.waitUntil(lambda: panel.jobs_model.row_for(job_id) is not None
+                    and panel.jobs_model.row_for(job_id).priority is Priority.HIGH, timeout=5_000)
+    qtbot.waitUntil(lambda: desktop.queue_panel.users_model.row_for("ann") is not None, timeout=5_000)
+    assert desktop.queue_panel.users_model.row_for("ann").counts.waiting == 1
+    jobs.resume(PROCESS)
+    qtbot.waitUntil(lambda: jobs.status(job_id).state is JobState.COMPLETED, timeout=10_000)
+
+
+def test_dead_letters_are_listed_requeued_and_purged_from_the_panel(qtbot, desktop):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel, jobs = desktop.queue_panel, desktop.host.context.jobs
+    dead = panel.dead_letters
+    ids = [jobs.enqueue_function(PROCESS, f"{JOBS}.fail", {"message": f"<b>boom {i}</b>"}) for i in range(3)]
+    qtbot.waitUntil(lambda: dead.model.rowCount() == 3, timeout=15_000)
+    qtbot.waitUntil(lambda: panel.tabs.tabText(1) == "Dead letters (3)", timeout=5_000)
+    assert {r.reason for r in dead.model.rows} == {f"RuntimeError: <b>boom {i}</b>" for i in range(3)}
+    tooltip = dead.model.data(dead.model.index(0, 6), Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;" in tooltip and "<b>" not in tooltip.removeprefix("<qt>")  # text, never markup
+    dead.table.select_keys([ids[0]])
+    qtbot.mouseClick(dead.requeue_button, Qt.MouseButton.LeftButton)
+    ran_again = lambda: len(jobs.fetch(ids[0]).results()) == 2 and jobs.status(ids[0]).state is JobState.FAILED  # noqa
+    qtbot.waitUntil(lambda: ran_again() and dead_letters.contains(desktop.host.context.redis, ids[0]),
+                    timeout=15_000)  # it ran with a fresh attempt, failed again (attempts=1): back here
+    qtbot.waitUntil(lambda: dead.model.rowCount() == 3, timeout=5_000)
+    qtbot.mouseClick(dead.purge_all_button, Qt.MouseButton.LeftButton)
+    assert dead.purge_box is not None and "Forget all 3 dead letters" in dead.purge_box.text()
+    qtbot.mouseClick(dead.purge_box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dead.model.rowCount() == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.tabs.tabText(1) == "Dead letters", timeout=5_000)
+    assert jobs.status(ids[1]).state is JobState.FAILED  # purged from the dead letters, still in the history
