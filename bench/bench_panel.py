@@ -75,10 +75,12 @@ def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
 
 
 def fill_history(conn: redis.Redis, jobs: JobQueue, total: int) -> None:
-    """`total` completed jobs in QUEUE's history: one real job, its hash copied in bulk (pipelined)."""
-    registry = FinishedJobRegistry(QUEUE, connection=conn, serializer=JSONSerializer)
+    """`total` completed jobs in QUEUE's history (its normal lane for this user): one real job, its hash copied in
+    bulk (pipelined)."""
+    lane = jobs.lane_for(QUEUE).name
+    registry = FinishedJobRegistry(lane, connection=conn, serializer=JSONSerializer)
     template_id = jobs.enqueue_function(QUEUE, ECHO, {"value": "history"})
-    queue = jobs.queue(QUEUE)
+    queue = jobs.queue(lane)
     job = queue.fetch_job(template_id)
     queue.remove(template_id)
     job.set_status("finished")

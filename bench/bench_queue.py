@@ -24,7 +24,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,18 +40,13 @@ from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
 from memo_desktop.core.jobs.events import EventSubscriber, JobEvent  # noqa: E402
 from memo_desktop.core.jobs.registry import load_job_modules  # noqa: E402
-from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.core.context import AppContext  # noqa: E402
 from memo_desktop.core.workers.pool import WorkerPool  # noqa: E402
-from timing import percentile  # noqa: E402
+from timing import command_calls, embedded_redis, percentile, print_rows  # noqa: E402
 
 QUEUE = "file-process"
 ECHO = "tests.fixtures.jobs.echo"  # the app's workers run registered functions, given their pool's context
 STOCK_ECHO = "tests.fixtures.jobs.stock_echo"  # the same work as a plain function, for stock rq workers
-
-def command_calls(conn: redis.Redis) -> int:
-    return sum(stats["calls"] for name, stats in conn.info("commandstats").items() if name != "cmdstat_info")
-
 
 def fill(jobs: JobQueue, count: int, func: str = ECHO, payload: dict | None = None) -> list[str]:
     return [jobs.enqueue_function(QUEUE, func, {"value": i} if payload is None else payload) for i in range(count)]
@@ -96,8 +90,9 @@ def bench_enqueue(conn: redis.Redis, jobs: JobQueue, count: int) -> dict[str, li
     return out
 
 
-def run_stock_simpleworker(conn: redis.Redis) -> None:
-    worker = SimpleWorker([QUEUE], connection=conn, serializer=JSONSerializer)
+def run_stock_simpleworker(conn: redis.Redis, jobs: JobQueue) -> None:
+    """Stock rq on the RQ queue the app's jobs are in (the normal lane of this user: see core.queueing.lanes)."""
+    worker = SimpleWorker([jobs.lane_for(QUEUE).name], connection=conn, serializer=JSONSerializer)
     worker.work(burst=True, logging_level="WARNING")
 
 
@@ -169,77 +164,67 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="drain runs per contender (the median is shown)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-q-", dir="/tmp") as tmp:
-        server = RedisServer(Path(tmp) / "redis")
-        url = server.acquire()
-        conn = redis.Redis.from_url(url)
-        try:
-            settings = load_settings({"data_dir": tmp, "redis_url": url, "job_modules": "tests.fixtures.jobs",
-                                      "rate_limit": 0}, environ={})
-            load_job_modules(settings.job_modules)
-            jobs = JobQueue(conn, settings)
-            n = args.jobs
-            print(f"redis-server {conn.info('server')['redis_version']} (embedded, AOF everysec, unix socket); "
-                  f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {n} trivial jobs per drain, "
-                  f"median of {args.rounds} interleaved drains; ratios against stock rq SimpleWorker")
+    with embedded_redis("bench-q-") as (tmp, url, conn):
+        settings = load_settings({"data_dir": tmp, "redis_url": url, "job_modules": "tests.fixtures.jobs",
+                                  "rate_limit": 0}, environ={})
+        load_job_modules(settings.job_modules)
+        jobs = JobQueue(conn, settings)
+        n = args.jobs
+        print(f"redis-server {conn.info('server')['redis_version']} (embedded, AOF everysec, unix socket); "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {n} trivial jobs per drain, "
+              f"median of {args.rounds} interleaved drains; ratios against stock rq SimpleWorker")
 
-            lat = bench_enqueue(conn, jobs, n)
-            rows = [("enqueue p50 / p99, app JobQueue", f"{percentile(lat['app'], 50) * 1e3:.2f} / "
-                     f"{percentile(lat['app'], 99) * 1e3:.2f} ms"),
-                    ("enqueue p50 / p99, stock rq Queue.enqueue", f"{percentile(lat['stock'], 50) * 1e3:.2f} / "
-                     f"{percentile(lat['stock'], 99) * 1e3:.2f} ms")]
+        lat = bench_enqueue(conn, jobs, n)
+        rows = [("enqueue p50 / p99, app JobQueue", f"{percentile(lat['app'], 50) * 1e3:.2f} / "
+                 f"{percentile(lat['app'], 99) * 1e3:.2f} ms"),
+                ("enqueue p50 / p99, stock rq Queue.enqueue", f"{percentile(lat['stock'], 50) * 1e3:.2f} / "
+                 f"{percentile(lat['stock'], 99) * 1e3:.2f} ms")]
 
-            # Every job must stay readable for its timestamps: the retention limit is above n (no trimming).
-            drain_settings = settings.replace(keep_completed=n)
-            conn.flushall()
-            startup = cpu_seconds()
-            run_worker_processes(url, Path(tmp), 2, 5, n)  # empty queue: what starting and stopping them costs
-            startup = cpu_seconds() - startup
-            runs = {
-                "stock rq SimpleWorker (1 process, 1 thread)": (lambda: run_stock_simpleworker(conn), 0.0, STOCK_ECHO),
-                "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(drain_settings, 5), 0.0, ECHO),
-                "memo-desktop worker --burst (2 processes x 5 threads)":
-                    (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup, ECHO),
-                "memo-desktop worker --burst (2 processes x 1 thread)":
-                    (lambda: run_worker_processes(url, Path(tmp), 2, 1, n), startup, ECHO),
-            }
-            results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
-            for _ in range(args.rounds):  # interleaved, so a busy moment of the machine hits every contender
-                for name, (run, startup_cpu, func) in runs.items():
-                    results[name].append(drain(conn, jobs, n, run, func, startup_cpu=startup_cpu))
-            baseline = statistics.median(r[0] for r in results[next(iter(runs))])
-            for name, measured in results.items():
-                rate = statistics.median(r[0] for r in measured)
-                cmds = statistics.median(r[1] for r in measured)
-                cpu = statistics.median(r[2] for r in measured)
-                rows.append((f"drain, {name}", f"{rate:5.0f} jobs/s {rate / baseline:5.2f}x  "
-                             f"{cmds:4.1f} Redis cmds/job  {cpu:4.2f} ms CPU/job"))
-            # Where threads pay off: jobs that wait on I/O (20 ms each, like an upload's network waits).
-            io_payload, io_count = {"seconds": 0.02, "steps": 1}, 250
-            io_stock = drain(conn, jobs, io_count, lambda: run_stock_simpleworker(conn),
-                             "tests.fixtures.jobs.stock_sleep", io_payload)[0]
-            io_pool = drain(conn, jobs, io_count, lambda: run_pool(drain_settings, 5), "tests.fixtures.jobs.sleep",
-                            io_payload)[0]
-            rows += [
-                ("drain 20 ms I/O-bound jobs, stock rq SimpleWorker", f"{io_stock:5.0f} jobs/s  1.00x"),
-                ("drain 20 ms I/O-bound jobs, app WorkerPool (1 x 5 threads)",
-                 f"{io_pool:5.0f} jobs/s {io_pool / io_stock:5.2f}x"),
-            ]
+        # Every job must stay readable for its timestamps: the retention limit is above n (no trimming).
+        drain_settings = settings.replace(keep_completed=n)
+        conn.flushall()
+        startup = cpu_seconds()
+        run_worker_processes(url, Path(tmp), 2, 5, n)  # empty queue: what starting and stopping them costs
+        startup = cpu_seconds() - startup
+        runs = {
+            "stock rq SimpleWorker (1 process, 1 thread)": (lambda: run_stock_simpleworker(conn, jobs), 0.0, STOCK_ECHO),
+            "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(drain_settings, 5), 0.0, ECHO),
+            "memo-desktop worker --burst (2 processes x 5 threads)":
+                (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup, ECHO),
+            "memo-desktop worker --burst (2 processes x 1 thread)":
+                (lambda: run_worker_processes(url, Path(tmp), 2, 1, n), startup, ECHO),
+        }
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
+        for _ in range(args.rounds):  # interleaved, so a busy moment of the machine hits every contender
+            for name, (run, startup_cpu, func) in runs.items():
+                results[name].append(drain(conn, jobs, n, run, func, startup_cpu=startup_cpu))
+        baseline = statistics.median(r[0] for r in results[next(iter(runs))])
+        for name, measured in results.items():
+            rate = statistics.median(r[0] for r in measured)
+            cmds = statistics.median(r[1] for r in measured)
+            cpu = statistics.median(r[2] for r in measured)
+            rows.append((f"drain, {name}", f"{rate:5.0f} jobs/s {rate / baseline:5.2f}x  "
+                         f"{cmds:4.1f} Redis cmds/job  {cpu:4.2f} ms CPU/job"))
+        # Where threads pay off: jobs that wait on I/O (20 ms each, like an upload's network waits).
+        io_payload, io_count = {"seconds": 0.02, "steps": 1}, 250
+        io_stock = drain(conn, jobs, io_count, lambda: run_stock_simpleworker(conn, jobs),
+                         "tests.fixtures.jobs.stock_sleep", io_payload)[0]
+        io_pool = drain(conn, jobs, io_count, lambda: run_pool(drain_settings, 5), "tests.fixtures.jobs.sleep",
+                        io_payload)[0]
+        rows += [
+            ("drain 20 ms I/O-bound jobs, stock rq SimpleWorker", f"{io_stock:5.0f} jobs/s  1.00x"),
+            ("drain 20 ms I/O-bound jobs, app WorkerPool (1 x 5 threads)",
+             f"{io_pool:5.0f} jobs/s {io_pool / io_stock:5.2f}x"),
+        ]
 
-            from_end, hop = bench_events(conn, jobs, settings, args.events)
-            rows += [
-                (f"event: job end -> 'completed' received (n={len(from_end)})",
-                 f"p50 {statistics.median(from_end) * 1e3:.1f} ms, p95 {percentile(from_end, 95) * 1e3:.1f} ms"),
-                ("event: publish -> received (pubsub hop)",
-                 f"p50 {statistics.median(hop) * 1e3:.1f} ms, p95 {percentile(hop, 95) * 1e3:.1f} ms"),
-            ]
-            width = max(len(name) for name, _ in rows)
-            for name, value in rows:
-                print(f"{name:{width}}  {value}")
-            print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine skews all rows)")
-        finally:
-            conn.close()
-            server.stop()
+        from_end, hop = bench_events(conn, jobs, settings, args.events)
+        rows += [
+            (f"event: job end -> 'completed' received (n={len(from_end)})",
+             f"p50 {statistics.median(from_end) * 1e3:.1f} ms, p95 {percentile(from_end, 95) * 1e3:.1f} ms"),
+            ("event: publish -> received (pubsub hop)",
+             f"p50 {statistics.median(hop) * 1e3:.1f} ms, p95 {percentile(hop, 95) * 1e3:.1f} ms"),
+        ]
+        print_rows(rows)
 
 
 if __name__ == "__main__":

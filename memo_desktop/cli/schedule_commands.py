@@ -45,14 +45,7 @@ def _local(moment: float | None) -> str:
 
 
 def _describe(run: ScheduleRun) -> str:
-    parts = [f"queued {run.enqueued_count}"]
-    if run.purged_count:
-        parts.append(f"purged {run.purged_count}")
-    if run.skipped:
-        parts.append(f"skipped {run.skipped}")
-    if run.errors:
-        parts.append(f"{len(run.errors)} problem(s)")
-    return f"{_local(run.started_at)} ({run.trigger}): " + ", ".join(parts)
+    return f"{_local(run.started_at)} ({run.trigger}): {run.summary()}"
 
 
 def add_schedule(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.jobs.events import JobEvent
@@ -17,12 +17,12 @@ from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot
 from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.queueing.dead_letters import DeadLetterPage
-from memo_desktop.ui import icons
 from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.paging import (PAGE_SIZE, PageNavigatorWidget, PanelSectionWidget, action_button,
+                                    submit_action)
 from memo_desktop.ui.queue_models import DeadLetterTableModel
 from memo_desktop.ui.row_table_view import RowTableView
 
-PAGE_SIZE = 50
 ALL_QUEUES = ""
 
 
@@ -47,20 +47,11 @@ def purge_all_letters(ctx: AppContext, queue: str) -> int:
     return dead_letters.purge(ctx.redis, queue or None)
 
 
-class DeadLetterWidget(QWidget):
-    status_reported = Signal(str)
-    error_occurred = Signal(str)
-    page_loaded = Signal()
-
+class DeadLetterWidget(PanelSectionWidget):
     def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext],
                  request_snapshot: Callable[[], None], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._runner = runner
-        self._context = context
-        self._request_snapshot = request_snapshot
+        super().__init__(runner, context, request_snapshot, parent)
         self._queue = ALL_QUEUES
-        self._offset = 0
-        self._total = 0
         self._counts: dict[str, int] | None = None
         self._connected = False
         self.purge_box: QMessageBox | None = None  # the confirmation of "Purge all", while it is open
@@ -68,19 +59,17 @@ class DeadLetterWidget(QWidget):
         self.queue_combo = QComboBox(self)
         self.queue_combo.addItem("All queues", ALL_QUEUES)
         self.queue_combo.activated.connect(self._on_queue_combo_activated)
-        self.page_label = QLabel(self)
-        self.prev_button = QPushButton("‹ Newer", self)
-        self.prev_button.clicked.connect(self._on_prev_button_clicked)
-        self.next_button = QPushButton("Older ›", self)
-        self.next_button.clicked.connect(self._on_next_button_clicked)
-        self.requeue_button = self._button("retry", "Requeue", "Run the selected dead letters again (fresh attempts)",
-                                           self._on_requeue_button_clicked)
-        self.requeue_all_button = self._button("retry", "Requeue all", "Run every dead letter shown again",
-                                               self._on_requeue_all_button_clicked)
-        self.purge_button = self._button("delete", "Purge", "Forget the selected dead letters",
-                                         self._on_purge_button_clicked)
-        self.purge_all_button = self._button("delete", "Purge all", "Forget every dead letter shown",
-                                             self._on_purge_all_button_clicked)
+        self.pager = PageNavigatorWidget(self, PAGE_SIZE)
+        self.pager.moved.connect(self.reload_page)
+        self.requeue_button = action_button(self, "retry", "Requeue",
+                                            "Run the selected dead letters again (fresh attempts)",
+                                            self._on_requeue_button_clicked)
+        self.requeue_all_button = action_button(self, "retry", "Requeue all", "Run every dead letter shown again",
+                                                self._on_requeue_all_button_clicked)
+        self.purge_button = action_button(self, "delete", "Purge", "Forget the selected dead letters",
+                                          self._on_purge_button_clicked)
+        self.purge_all_button = action_button(self, "delete", "Purge all", "Forget every dead letter shown",
+                                              self._on_purge_all_button_clicked)
         self.model = DeadLetterTableModel(self)
         self.table = RowTableView(self.model, self, stretch_column=6)
         self.table.selection_changed.connect(self._update_buttons)
@@ -90,9 +79,7 @@ class DeadLetterWidget(QWidget):
         filters.addWidget(QLabel("Queue:", self))
         filters.addWidget(self.queue_combo)
         filters.addStretch(1)
-        filters.addWidget(self.page_label)
-        filters.addWidget(self.prev_button)
-        filters.addWidget(self.next_button)
+        filters.addWidget(self.pager)
         actions = QHBoxLayout()
         for button in (self.requeue_button, self.requeue_all_button, self.purge_button, self.purge_all_button):
             actions.addWidget(button)
@@ -103,12 +90,6 @@ class DeadLetterWidget(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.table, 1)
         self._update_buttons()
-
-    def _button(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(icons.icon(icon), text, self)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        return button
 
     @property
     def queue(self) -> str:
@@ -139,35 +120,27 @@ class DeadLetterWidget(QWidget):
             self.reload_page()
 
     def reload_page(self) -> None:
-        self._runner.submit(load_dead_page, self._context(), self._queue, self._offset, key="dead-letter-page",
+        self._runner.submit(load_dead_page, self._context(), self._queue, self.pager.offset, key="dead-letter-page",
                             on_result=self._on_page_loaded,
                             on_error=lambda exc: self.error_occurred.emit(f"Dead letters: {describe_error(exc)}"))
 
     def show_queue(self, queue: str) -> None:
-        self._queue, self._offset = queue, 0
+        self._queue, self.pager.offset = queue, 0
         self.queue_combo.setCurrentIndex(max(0, self.queue_combo.findData(queue)))
         self.reload_page()
 
     # -- slots ------------------------------------------------------------------------------------------------
     def _on_page_loaded(self, page: tuple[str, int, DeadLetterPage]) -> None:
         queue, offset, letters = page
-        if (queue, offset) != (self._queue, self._offset):
+        if (queue, offset) != (self._queue, self.pager.offset):
             return
-        self._total = letters.total
+        self.pager.set_total(letters.total)
         self.model.set_rows(letters.entries)
         self._update_buttons()
         self.page_loaded.emit()
 
     def _on_queue_combo_activated(self, _index: int) -> None:
         self.show_queue(str(self.queue_combo.currentData() or ALL_QUEUES))
-
-    def _on_prev_button_clicked(self) -> None:
-        self._offset = max(0, self._offset - PAGE_SIZE)
-        self.reload_page()
-
-    def _on_next_button_clicked(self) -> None:
-        self._offset += PAGE_SIZE
-        self.reload_page()
 
     def _on_requeue_button_clicked(self) -> None:
         ids = [str(k) for k in self.table.selected_keys()]
@@ -183,7 +156,7 @@ class DeadLetterWidget(QWidget):
     def _on_purge_all_button_clicked(self) -> None:
         what = f"of {self._queue}" if self._queue else "of every queue"
         box = QMessageBox(QMessageBox.Icon.Warning, "Purge dead letters",
-                          f"Forget all {self._total} dead letters {what}? They cannot be requeued afterwards.",
+                          f"Forget all {self.pager.total} dead letters {what}? They cannot be requeued afterwards.",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.accepted.connect(lambda: self._act("Purge all", lambda n: f"Purged {n} dead letter(s)",
@@ -192,27 +165,18 @@ class DeadLetterWidget(QWidget):
         box.open()
 
     def _act(self, action: str, done: Callable[[int], str], fn: Callable[..., int], argument: object) -> None:
-        def on_result(count: int) -> None:
-            self.status_reported.emit(done(count))
-            self._counts = None  # whatever the next snapshot says, read the page again with it
-            self._request_snapshot()
-            self.reload_page()
+        submit_action(self._runner, action, fn, (self._context(), argument), self.status_reported.emit,
+                      self.error_occurred.emit, done, self._refresh_after_action)
 
-        def on_error(exc: BaseException) -> None:
-            self.error_occurred.emit(f"{action} failed: {describe_error(exc)}")
-            self.reload_page()
-
-        self._runner.submit(fn, self._context(), argument, on_result=on_result, on_error=on_error)
+    def _refresh_after_action(self) -> None:
+        self._counts = None  # whatever the next snapshot says, read the page again with it
+        self._request_snapshot()
+        self.reload_page()
 
     def _update_buttons(self) -> None:
         selected = bool(self.table.selected_rows())
-        any_shown = self._connected and self._total > 0
+        any_shown = self._connected and self.pager.total > 0
         self.requeue_button.setEnabled(self._connected and selected)
         self.purge_button.setEnabled(self._connected and selected)
         self.requeue_all_button.setEnabled(any_shown)
         self.purge_all_button.setEnabled(any_shown)
-        first = self._offset + 1 if self._total else 0
-        last = min(self._offset + PAGE_SIZE, self._total)
-        self.page_label.setText(f"{first}–{last} of {self._total}")
-        self.prev_button.setEnabled(self._offset > 0)
-        self.next_button.setEnabled(self._offset + PAGE_SIZE < self._total)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -26,12 +26,13 @@ from memo_desktop.ui import icons
 from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.connection_status_widget import ConnectionStatusWidget
 from memo_desktop.ui.dead_letter_widget import DeadLetterWidget
+from memo_desktop.ui.paging import (PAGE_SIZE, PageNavigatorWidget, PanelSectionWidget, action_button,
+                                    submit_action)
 from memo_desktop.ui.queue_models import (LISTABLE_STATES, JobTableModel, QueueCountsModel, UserCountsModel,
                                           WorkerTableModel)
 from memo_desktop.ui.row_table_view import RowTableView
 from memo_desktop.core.runtime import ConnectionState
 
-PAGE_SIZE = 50
 PAGE_RELOAD_DEBOUNCE_MS = 30  # merges a burst of events into one page read, well inside the 250 ms budget
 
 
@@ -58,18 +59,10 @@ def set_priorities(jobs: JobQueue, job_ids: Sequence[str], priority: Priority) -
     return len(job_ids)
 
 
-class QueuePanelWidget(QWidget):
-    status_reported = Signal(str)
-    error_occurred = Signal(str)
-    page_loaded = Signal()
-
+class QueuePanelWidget(PanelSectionWidget):
     def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext],
                  request_snapshot: Callable[[], None], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._runner = runner
-        self._context = context
-        self._request_snapshot = request_snapshot
-        self._offset = 0
+        super().__init__(runner, context, request_snapshot, parent)
         self._snapshot: HealthSnapshot | None = None
         # what the job list shows; the combos mirror it (the queue may be chosen before the first snapshot lists it)
         self._queue = ""
@@ -94,22 +87,21 @@ class QueuePanelWidget(QWidget):
             self.state_combo.addItem(state.value.capitalize(), state)
         self.state_combo.setCurrentIndex(LISTABLE_STATES.index(JobState.ACTIVE))
         self.state_combo.activated.connect(self._on_filter_combo_activated)
-        self.prev_button = QPushButton("‹ Newer", self)
-        self.prev_button.clicked.connect(self._on_prev_button_clicked)
-        self.next_button = QPushButton("Older ›", self)
-        self.next_button.clicked.connect(self._on_next_button_clicked)
-        self.page_label = QLabel(self)
+        self.pager = PageNavigatorWidget(self, PAGE_SIZE)
+        self.pager.moved.connect(self.reload_page)
+        self.page_label = self.pager.label
 
-        self.retry_button = self._button("retry", "Retry", "Run the selected failed jobs again",
-                                         self._on_retry_button_clicked)
-        self.retry_all_button = self._button("retry", "Retry all failed", "Run every failed job of this queue again",
-                                             self._on_retry_all_button_clicked)
-        self.remove_button = self._button("delete", "Remove", "Remove the selected jobs (not running ones)",
-                                          self._on_remove_button_clicked)
-        self.pause_button = self._button("pause", "Pause queue", "Stop workers from taking jobs of this queue",
-                                         self._on_pause_button_clicked)
-        self.clear_button = self._button("delete", "Clear completed", "Remove this queue's completed jobs",
-                                         self._on_clear_button_clicked)
+        self.retry_button = action_button(self, "retry", "Retry", "Run the selected failed jobs again",
+                                          self._on_retry_button_clicked)
+        self.retry_all_button = action_button(self, "retry", "Retry all failed",
+                                              "Run every failed job of this queue again",
+                                              self._on_retry_all_button_clicked)
+        self.remove_button = action_button(self, "delete", "Remove", "Remove the selected jobs (not running ones)",
+                                           self._on_remove_button_clicked)
+        self.pause_button = action_button(self, "pause", "Pause queue",
+                                          "Stop workers from taking jobs of this queue", self._on_pause_button_clicked)
+        self.clear_button = action_button(self, "delete", "Clear completed", "Remove this queue's completed jobs",
+                                          self._on_clear_button_clicked)
         self.priority_button = QPushButton("Priority", self)
         self.priority_button.setToolTip("Move the selected waiting jobs to another priority")
         self.priority_menu = QMenu(self.priority_button)
@@ -144,9 +136,7 @@ class QueuePanelWidget(QWidget):
         filters.addWidget(QLabel("State:", self))
         filters.addWidget(self.state_combo)
         filters.addStretch(1)
-        filters.addWidget(self.page_label)
-        filters.addWidget(self.prev_button)
-        filters.addWidget(self.next_button)
+        filters.addWidget(self.pager)
         actions = QHBoxLayout()  # on the selected jobs
         actions.addWidget(QLabel("Selected:", self))
         for button in (self.retry_button, self.remove_button, self.priority_button):
@@ -197,12 +187,6 @@ class QueuePanelWidget(QWidget):
         self._reload_timer.timeout.connect(self._on_reload_timer_timeout)
         self._update_buttons()
 
-    def _button(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(icons.icon(icon), text, self)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        return button
-
     # -- what the service host feeds in -----------------------------------------------------------------------------
     def apply_snapshot(self, snapshot: HealthSnapshot) -> None:
         previous = self._snapshot
@@ -245,7 +229,7 @@ class QueuePanelWidget(QWidget):
         return self._state
 
     def show_jobs(self, queue: str, state: JobState) -> None:
-        self._queue, self._state, self._offset = queue, state, 0
+        self._queue, self._state, self.pager.offset = queue, state, 0
         self.tabs.setCurrentIndex(0)
         self.queue_combo.setCurrentText(queue)
         self.state_combo.setCurrentIndex(LISTABLE_STATES.index(state))
@@ -258,13 +242,13 @@ class QueuePanelWidget(QWidget):
     def _on_reload_timer_timeout(self) -> None:
         if not self.queue:
             return
-        self._runner.submit(load_page, self._context().jobs, self.queue, self.state, self._offset, key="job-page",
+        self._runner.submit(load_page, self._context().jobs, self.queue, self.state, self.pager.offset, key="job-page",
                             on_result=self._on_page_loaded,
                             on_error=lambda exc: self.error_occurred.emit(f"Job list: {describe_error(exc)}"))
 
     def _on_page_loaded(self, page: tuple[str, JobState, int, tuple[JobRow, ...]]) -> None:
         queue, state, offset, rows = page
-        if (queue, state, offset) != (self.queue, self.state, self._offset):
+        if (queue, state, offset) != (self.queue, self.state, self.pager.offset):
             return  # the user moved on while it loaded; the newer request paints
         self.jobs_model.set_page(queue, state, rows)
         self._update_buttons()
@@ -284,14 +268,6 @@ class QueuePanelWidget(QWidget):
     def _on_filter_combo_activated(self, _index: int) -> None:
         # Qt hands the str-enum back as a plain str
         self.show_jobs(self.queue_combo.currentText(), JobState(self.state_combo.currentData()))
-
-    def _on_prev_button_clicked(self) -> None:
-        self._offset = max(0, self._offset - PAGE_SIZE)
-        self.reload_page()
-
-    def _on_next_button_clicked(self) -> None:
-        self._offset += PAGE_SIZE
-        self.reload_page()
 
     def _on_retry_button_clicked(self) -> None:
         ids = [str(k) for k in self.jobs_table.selected_keys()]
@@ -323,17 +299,12 @@ class QueuePanelWidget(QWidget):
 
     def _act(self, action: str, done: str, fn: Callable[..., object], argument: object) -> None:
         """Run one queue action off-thread; then fresh counts and a fresh page (the events may lag a little)."""
-        def on_result(_value: object) -> None:
-            self.status_reported.emit(done)
-            self._request_snapshot()
-            self.reload_page()
+        submit_action(self._runner, action, fn, (self._context().jobs, argument), self.status_reported.emit,
+                      self.error_occurred.emit, lambda _value: done, self._refresh_after_action)
 
-        def on_error(exc: BaseException) -> None:
-            self.error_occurred.emit(f"{action} failed: {describe_error(exc)}")
-            self._request_snapshot()
-            self.reload_page()
-
-        self._runner.submit(fn, self._context().jobs, argument, on_result=on_result, on_error=on_error)
+    def _refresh_after_action(self) -> None:
+        self._request_snapshot()
+        self.reload_page()
 
     def _on_jobs_table_selection_changed(self) -> None:
         self._update_buttons()
@@ -351,9 +322,4 @@ class QueuePanelWidget(QWidget):
         self.pause_button.setEnabled(connected and bool(self.queue))
         self.pause_button.setText("Resume queue" if paused else "Pause queue")
         self.pause_button.setIcon(icons.icon("play" if paused else "pause"))
-        total = getattr(counts, self.state.value, 0) if counts is not None else 0
-        first = self._offset + 1 if total else 0
-        last = min(self._offset + PAGE_SIZE, total)
-        self.page_label.setText(f"{first}–{last} of {total}")
-        self.prev_button.setEnabled(self._offset > 0)
-        self.next_button.setEnabled(self._offset + PAGE_SIZE < total)
+        self.pager.set_total(getattr(counts, self.state.value, 0) if counts is not None else 0)

@@ -150,20 +150,10 @@ class SettingsDialog(QDialog):
         self.concurrency = QSpinBox(self)
         self.concurrency.setRange(1, 64)
         self.concurrency.setValue(settings.concurrency)
-        self.rate_limit = QDoubleSpinBox(self)
-        self.rate_limit.setRange(0.0, 10000.0)
-        self.rate_limit.setDecimals(1)
-        self.rate_limit.setSuffix(" jobs/s")
-        self.rate_limit.setSpecialValueText("unlimited")
-        self.rate_limit.setValue(settings.rate_limit)
-        self.rate_limit_per_user = QDoubleSpinBox(self)
-        self.rate_limit_per_user.setRange(0.0, 10000.0)
-        self.rate_limit_per_user.setDecimals(1)
-        self.rate_limit_per_user.setSuffix(" jobs/s")
-        self.rate_limit_per_user.setSpecialValueText("unlimited")
-        self.rate_limit_per_user.setValue(settings.rate_limit_per_user)
-        self.rate_limit_per_user.setToolTip("How many jobs of one user may start per second, on every worker of "
-                                            "this Redis together")
+        self.rate_limit = self._rate_spin(settings.rate_limit, "How many jobs may start per second, on every "
+                                          "worker of this Redis together")
+        self.rate_limit_per_user = self._rate_spin(settings.rate_limit_per_user, "How many jobs of one user may "
+                                                   "start per second, on every worker of this Redis together")
         self.user = QLineEdit(settings.user, self)
         self.user.setToolTip("Who the jobs queued here belong to (workers take turns between users)")
         workers_box = QGroupBox("Workers", self)
@@ -247,6 +237,16 @@ class SettingsDialog(QDialog):
                       on_error=lambda exc: self.secret_hint.setText(describe_error(exc)), owner=self)
         runner.submit(transcribe.transcription_available, settings, on_result=self._on_transcription_probed,
                       owner=self)
+
+    def _rate_spin(self, value: float, tip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(self)
+        spin.setRange(0.0, 10000.0)
+        spin.setDecimals(1)
+        spin.setSuffix(" jobs/s")
+        spin.setSpecialValueText("unlimited")
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
 
     # -- results ---------------------------------------------------------------------------------------------------
     def edited_settings(self) -> Settings:

@@ -72,7 +72,8 @@ def test_job_status_json_shape(ctx, redis_url, data_dir):
     assert (failure["state"], failure["result"], failure["attemptsMade"]) == ("failed", None, 1)
     assert failure["failedReason"] == "PermanentJobError: the input is corrupt; retrying cannot help"
     text = memo("--redis-url", redis_url, "job", failed, data_dir=data_dir).stdout
-    assert text.splitlines() == [f"{failed}: failed (0%) on {QUEUE}, attempt 1/3",
+    assert text.splitlines() == [f"{failed}: failed (0%) on {QUEUE}, normal priority of {ctx.settings.user}, "
+                                 "attempt 1/3",
                                  "  error: PermanentJobError: the input is corrupt; retrying cannot help"]
 
 

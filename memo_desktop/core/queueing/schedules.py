@@ -129,6 +129,17 @@ class ScheduleRun:
 
     MAX_IDS = 100
 
+    def summary(self) -> str:
+        """What it did, in a few words: `queued 3, skipped 1, 2 problem(s)`."""
+        parts = [f"queued {self.enqueued_count}"]
+        if self.purged_count:
+            parts.append(f"purged {self.purged_count}")
+        if self.skipped:
+            parts.append(f"skipped {self.skipped}")
+        if self.errors:
+            parts.append(f"{len(self.errors)} problem(s)")
+        return ", ".join(parts)
+
     def as_dict(self) -> dict[str, Any]:
         return {"schedule": self.schedule, "action": self.action, "trigger": self.trigger, "tick": self.tick,
                 "startedAt": self.started_at, "finishedAt": self.finished_at, "runner": self.runner,

@@ -287,6 +287,14 @@ class ThreadWorker(SimpleWorker):
             events.publish(self.connection, job.id, job.origin, JobState.ACTIVE, pipeline=pipeline)
             pipeline.execute()
 
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """The job's function returned or raised: the heartbeat thread stops beating it *before* rq stores the
+        outcome. (Stopping only after, a beat could land once another worker's retention had already trimmed the
+        finished job, re-creating its hash with nothing but a heartbeat in it.)"""
+        with self._beat_lock:
+            self._beating = None
+        super().handle_execution_ended(job, queue, heartbeat_ttl)
+
     def _finalize_success(self, job: Job, queue: Queue, execution: Execution, return_value: Any) -> None:
         if self.abandoned:
             log.info("job %s ended after it was handed back; its result here is discarded", job.id)
