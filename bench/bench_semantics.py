@@ -3,11 +3,11 @@
     .venv/bin/python bench/bench_semantics.py [--jobs 2000] [--rounds 3] [--backlog 1000] [--dead 100000]
 
 - drain rate of trivial jobs, the app's WorkerPool (1 process x 5 threads, burst, no rate limit): jobs spread over
-  three priorities and two users (six lanes) vs the same jobs in one plain RQ queue (today's single queue, no
-  lane): median of interleaved rounds; the rate spans the first job's start to the last job's end. Redis commands
+  three priorities and two users (six lanes), and all in one lane, vs the same jobs queued as before into one plain
+  RQ queue (today's single queue): median of interleaved rounds; the rate spans the first job's start to the last job's end. Redis commands
   per job (INFO commandstats) and CPU per job (getrusage) say what a dequeue over lanes costs;
-- the wait of a high job behind a backlog of low ones (each 20 ms of I/O, 5 workers): its enqueue to its start,
-  against the next free worker slot (a slot frees every 20 ms / 5 = 4 ms on average, at most 20 ms) and against what
+- the wait of a high job behind a backlog of low ones (each 50 ms of I/O, 5 workers): its enqueue to its start,
+  against the next free worker slot (a slot frees every 50 ms / 5 = 10 ms on average, at most 50 ms) and against what
   the same job would wait at low priority (the rest of the backlog);
 - `dlq list` with 100,000 dead letters: one page (50) from the newest, from the middle, of one queue, and the counts
   per queue, best of 20 calls each; and `memo-desktop dlq list --json` end to end (a process start included).
@@ -38,14 +38,17 @@ from memo_desktop.core.context import AppContext  # noqa: E402
 from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
 from memo_desktop.core.jobs.registry import load_job_modules  # noqa: E402
 from memo_desktop.core.queueing import dead_letters  # noqa: E402
+from memo_desktop.core.queueing.lanes import Lane  # noqa: E402
 from memo_desktop.core.workers.pool import WorkerPool  # noqa: E402
 from timing import best_of, command_calls, embedded_redis, percentile, print_rows  # noqa: E402
 
 QUEUE = "file-process"
 ECHO = "tests.fixtures.jobs.echo"
 SLEEP = "tests.fixtures.jobs.sleep"
+JOB_SECONDS = 0.05  # each job of the low backlog: 1,000 of them keep 5 workers busy for 10 s
 MIXES = {  # how the drained jobs are spread: (priority, user) per job, in turn
     "one plain RQ queue (today)": None,
+    "1 priority x 1 user (1 lane)": [("normal", "ann")],
     "3 priorities x 2 users (6 lanes)": [(p, u) for p in ("high", "normal", "low") for u in ("ann", "bob")],
 }
 
@@ -56,13 +59,9 @@ def cpu_seconds() -> float:
 
 
 def fill(conn: redis.Redis, jobs: JobQueue, count: int, mix) -> list[str]:
-    if mix is None:  # today's layout: every job in the one RQ queue of its kind (what an older version wrote)
-        queue = jobs.queue(QUEUE)
-        with conn.pipeline() as pipe:
-            ids = [queue.enqueue_call(ECHO, kwargs={"payload": {"value": i}}, pipeline=pipe).id
-                   for i in range(count)]
-            pipe.execute()
-        return ids
+    if mix is None:  # today's layout: every job in the one RQ queue of its kind, queued as the client always did
+        plain = Lane.parse(QUEUE)
+        return [jobs._enqueue_call(plain, ECHO, (), {"payload": {"value": i}}, None, None) for i in range(count)]
     return [jobs.enqueue_function(QUEUE, ECHO, {"value": i}, priority=mix[i % len(mix)][0],
                                   user=mix[i % len(mix)][1]) for i in range(count)]
 
@@ -85,15 +84,15 @@ def drain(conn: redis.Redis, jobs: JobQueue, settings, count: int, mix) -> tuple
 
 
 def high_behind_low(conn: redis.Redis, jobs: JobQueue, settings, backlog: int, probes: int) -> dict[str, list[float]]:
-    """Each probe: a high job queued while the pool works through a low backlog; its enqueue -> start. Also the
-    low backlog left at that moment (what a job at low priority would have waited behind)."""
+    """Each probe: a high job queued while the pool works through a low backlog (50 ms jobs); its enqueue -> start.
+    Also the low backlog left at that moment (what a job at low priority would have waited behind)."""
     conn.flushall()
     ctx = AppContext(settings)
     waits, behind = [], []
     pool = None
     try:
         for i in range(backlog):
-            jobs.enqueue_function(QUEUE, SLEEP, {"seconds": 0.02, "steps": 1}, priority="low", user="ann")
+            jobs.enqueue_function(QUEUE, SLEEP, {"seconds": JOB_SECONDS, "steps": 1}, priority="low", user="ann")
         pool = WorkerPool(ctx, [QUEUE], concurrency=5).start()
         time.sleep(1.0)  # the pool is busy with the backlog
         low_lane = jobs.lane_for(QUEUE, "low", "ann").name
@@ -178,12 +177,13 @@ def main() -> None:
 
         probe = high_behind_low(conn, jobs, settings.replace(keep_completed=100), args.backlog, args.probes)
         waits = probe["wait"]
-        rows += [(f"high job behind a {args.backlog}-job low backlog (20 ms jobs, 5 workers), n={len(waits)}",
+        slot = JOB_SECONDS * 1e3
+        rows += [(f"high job behind a {args.backlog}-job low backlog ({slot:.0f} ms jobs, 5 workers), n={len(waits)}",
                   f"wait p50 {statistics.median(waits) * 1e3:.1f} ms, p95 {percentile(waits, 95) * 1e3:.1f} ms, "
-                  f"max {max(waits) * 1e3:.1f} ms (next free slot: <= 20 ms)"),
+                  f"max {max(waits) * 1e3:.1f} ms (next free slot: <= {slot:.0f} ms, {slot / 5:.0f} on average)"),
                  ("  the same job at low priority would have waited behind",
                   f"{statistics.median(probe['behind']):.0f} jobs, ~"
-                  f"{statistics.median(probe['behind']) * 0.02 / 5:.1f} s")]
+                  f"{statistics.median(probe['behind']) * JOB_SECONDS / 5:.1f} s")]
         rows += dead_letter_listing(conn, url, str(tmp), args.dead)
         print_rows(rows)
 

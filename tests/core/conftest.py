@@ -138,6 +138,13 @@ class WorkerProcess:
         wait_until(started, timeout, message=f"worker {self.name} to start")
         time.sleep(0.2)  # the banner is printed just before the SIGTERM handler is installed
 
+    def wait_taking_jobs(self, timeout: float = 30.0) -> None:
+        """Wait until the worker takes jobs: started, and its object store answers (until then the pool's gate keeps
+        every job waiting; an embedded store can take seconds to start on a busy machine)."""
+        self.wait_started(timeout)
+        wait_until(lambda: "object store: connected" in self.output(), timeout,
+                   message=f"worker {self.name}'s object store")
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)

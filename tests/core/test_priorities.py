@@ -54,7 +54,7 @@ def test_each_priority_is_served_in_turn_and_in_order_within_it(ctx, start_pool,
 def test_priorities_hold_across_two_worker_processes(ctx, worker_process, redis_conn):
     workers = [worker_process(name, "--queues", "file-process", "--concurrency", "1") for name in ("prio-a", "prio-b")]
     for worker in workers:
-        worker.wait_started()
+        worker.wait_taking_jobs()
     ctx.jobs.pause(QUEUE)  # everything waits, then both processes compete for it at once
     for i in range(12):
         _sleep_job(ctx, f"low{i}", "low", seconds=0.3)

@@ -74,7 +74,7 @@ def test_the_per_user_rate_limit_holds_across_two_worker_processes(ctx, worker_p
     workers = [worker_process(name, "--queues", "file-process", "--concurrency", "2", env=env)
                for name in ("user-a", "user-b")]
     for worker in workers:
-        worker.wait_started()
+        worker.wait_taking_jobs()
     ann = [_echo(ctx, "ann", "ann") for _ in range(8)]
     bob = [_echo(ctx, "bob", "bob") for _ in range(4)]
     wait_until(lambda: all(state_of(ctx.jobs, i) == "completed" for i in ann + bob), 30, interval=0.2,

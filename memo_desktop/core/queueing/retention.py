@@ -15,6 +15,7 @@ trimmed a moment ago is simply not there any more), and one round trip.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import redis
@@ -67,6 +68,7 @@ return removed
 _PREFIXES = (Job.redis_job_namespace_prefix, Result.get_key(""), ExecutionRegistry.key_template.format(""))
 
 
+@functools.lru_cache(maxsize=1024)
 def registry_keys(queue: str) -> tuple[str, str]:
     return FinishedJobRegistry.key_template.format(queue), FailedJobRegistry.key_template.format(queue)
 

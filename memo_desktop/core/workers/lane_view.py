@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Sequence
 
 import redis
@@ -19,6 +20,17 @@ from memo_desktop.core.queueing.lanes import QUEUE_PREFIX, QUEUES_KEY, Lane, bas
 from memo_desktop.core.queueing.priorities import Priority
 
 REFRESH_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The lanes to dequeue from, in order, and their Redis keys (what one BLPOP is given)."""
+
+    lanes: tuple[Lane, ...]
+    keys: tuple[str, ...]
+
+    def lane_of(self, key: str) -> Lane:
+        return self.lanes[self.keys.index(key)] if key in self.keys else Lane.parse(key.removeprefix(QUEUE_PREFIX))
 
 
 class LaneView:
@@ -32,44 +44,59 @@ class LaneView:
         self._lanes: list[Lane] = lanes_of((), self.bases)
         self._serving: list[Lane] = self._lanes
         self._paused: frozenset[str] = frozenset()
+        # worked out once per read, not once per dequeue: the orders asked for, each queue's lanes
+        self._orders: dict[tuple[str | None, frozenset[str]], Serving] = {}
+        self._by_queue: dict[str, list[str]] = {}
 
-    def _current(self) -> tuple[list[Lane], frozenset[str]]:
-        return self._read()[:2]
+    def _refresh_if_stale(self) -> None:
+        """Read the lanes and paused queues again when the last read is older than `refresh_seconds` (caller holds
+        the lock)."""
+        now = time.monotonic()
+        if now - self._read_at < self._refresh_seconds:
+            return
+        with self._connection.pipeline(transaction=False) as pipe:
+            pipe.smembers(QUEUES_KEY)
+            pipe.smembers(PAUSED_QUEUES_KEY)
+            queue_keys, paused = pipe.execute()
+        names = [raw.decode().removeprefix(QUEUE_PREFIX) for raw in queue_keys]
+        self._lanes = lanes_of(names, self.bases)  # the lanes that exist
+        users = {lane.user for lane in map(Lane.parse, names) if lane.user is not None}
+        # the lanes to serve: every priority of every known user, whether the lane exists yet or not
+        self._serving = lanes_of([*names, *(Lane(b, p, u).name for b in self.bases for p in Priority
+                                            for u in users)], self.bases)
+        self._paused = frozenset(p.decode() for p in paused)
+        self._orders.clear()
+        self._by_queue.clear()
+        self._read_at = now
 
-    def _read(self) -> tuple[list[Lane], frozenset[str], list[Lane]]:
-        """(the lanes that exist, the paused queues, the lanes to serve: every priority of every known user)."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._read_at >= self._refresh_seconds:
-                with self._connection.pipeline(transaction=False) as pipe:
-                    pipe.smembers(QUEUES_KEY)
-                    pipe.smembers(PAUSED_QUEUES_KEY)
-                    queue_keys, paused = pipe.execute()
-                names = [raw.decode().removeprefix(QUEUE_PREFIX) for raw in queue_keys]
-                self._lanes = lanes_of(names, self.bases)
-                users = {lane.user for lane in map(Lane.parse, names) if lane.user is not None}
-                self._serving = lanes_of([*names, *(Lane(b, p, u).name for b in self.bases for p in Priority
-                                                    for u in users)], self.bases)
-                self._paused = frozenset(p.decode() for p in paused)
-                self._read_at = now
-            return self._lanes, self._paused, self._serving
-
-    def serving(self, after_user: str | None = None, skip_users: frozenset[str] = frozenset()) -> list[Lane]:
+    def serving(self, after_user: str | None = None, skip_users: frozenset[str] = frozenset()) -> Serving:
         """The lanes to dequeue from, in order: unpaused queues only, without the users in `skip_users`."""
-        _, paused, lanes = self._read()
-        wanted = [lane for lane in lanes if lane.base not in paused and lane.name not in paused
-                  and lane.user not in skip_users]
-        return serving_order(wanted, after_user)
+        with self._lock:
+            self._refresh_if_stale()
+            order = self._orders.get((after_user, skip_users))
+            if order is None:
+                wanted = [lane for lane in self._serving if lane.base not in self._paused
+                          and lane.name not in self._paused and lane.user not in skip_users]
+                lanes = tuple(serving_order(wanted, after_user))
+                order = self._orders[(after_user, skip_users)] = Serving(lanes, tuple(lane.key for lane in lanes))
+            return order
 
     def lanes(self, queue: str) -> list[str]:
         """Every lane of `queue` known to this view (for retention across a queue's lanes)."""
-        base = base_of(queue)
-        lanes = [lane.name for lane in self._current()[0] if lane.base == base]
-        return lanes if queue in lanes else [*lanes, queue]
+        with self._lock:
+            self._refresh_if_stale()
+            lanes = self._by_queue.get(queue)
+            if lanes is None:
+                base = base_of(queue)
+                lanes = [lane.name for lane in self._lanes if lane.base == base]
+                lanes = self._by_queue[queue] = lanes if queue in lanes else [*lanes, queue]
+            return lanes
 
     def all_lanes(self) -> list[str]:
         """Every lane of this view's queues, paused ones included (a retry still becomes due in a paused queue)."""
-        return [lane.name for lane in self._current()[0]]
+        with self._lock:
+            self._refresh_if_stale()
+            return [lane.name for lane in self._lanes]
 
     def refresh(self) -> None:
         """Read again at the next use (after this pool queued into a lane it may not know yet)."""

@@ -40,11 +40,11 @@ from memo_desktop.core.jobs.client import last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
 from memo_desktop.core.queueing import dead_letters, retention
-from memo_desktop.core.queueing.lanes import QUEUE_PREFIX, Lane
+from memo_desktop.core.queueing.lanes import Lane
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
 from memo_desktop.core.workers.gate import DependencyGate
-from memo_desktop.core.workers.lane_view import LaneView
+from memo_desktop.core.workers.lane_view import LaneView, Serving
 from memo_desktop.core.workers.rate_limit import RateLimiter, UserRateLimits
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,8 @@ class ThreadWorker(SimpleWorker):
                     self._gate.wait_open(self._stop_event, POLL_SECONDS)
                     continue
                 held = self._users_on_hold()
-                lanes = self._lanes.serving(self._last_user, held)
-                if not lanes:
+                serving = self._lanes.serving(self._last_user, held)
+                if not serving.lanes:
                     if burst and not held:
                         return None
                     self._stop_event.wait(self._hold_wait(POLL_SECONDS))
@@ -157,13 +157,14 @@ class ThreadWorker(SimpleWorker):
                 token = self._limiter.acquire(self._stop_event, hold=0 if burst else POLL_SECONDS)
                 if token is None:
                     return None
-                result = self._pop(lanes, BURST_POLL_SECONDS if burst else POLL_SECONDS)
+                # a user on hold is looked at again as soon as their window has room, not after a whole poll
+                result = self._pop(serving, BURST_POLL_SECONDS if burst else self._hold_wait(POLL_SECONDS))
                 backoff = 0.5
                 if result is None:
                     self._limiter.release(token)
                     if burst and not held:
                         return None
-                    if held:
+                    if held and burst:
                         self._stop_event.wait(self._hold_wait(POLL_SECONDS))
                     continue
                 job, lane = result
@@ -186,12 +187,11 @@ class ThreadWorker(SimpleWorker):
                 backoff = min(backoff * 2, 10.0)
         return None
 
-    def _pop(self, lanes: list[Lane], timeout: float) -> tuple[Job, Lane] | None:
+    def _pop(self, serving: Serving, timeout: float) -> tuple[Job, Lane] | None:
         """The first job of the first non-empty lane, in the given order: one BLPOP (Redis checks its keys in order).
         A job id whose job was deleted meanwhile is skipped, as rq does."""
-        keys = [lane.key for lane in lanes]
         while True:
-            popped = self.connection.blpop(keys, timeout)
+            popped = self.connection.blpop(serving.keys, timeout)
             if popped is None:
                 return None
             key, job_id = (part.decode() for part in popped)
@@ -199,7 +199,7 @@ class ThreadWorker(SimpleWorker):
                 job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
             except NoSuchJobError:
                 continue
-            return job, Lane.parse(key.removeprefix(QUEUE_PREFIX))
+            return job, serving.lane_of(key)
 
     def _queue_of(self, lane: Lane) -> Queue:
         return self.queue_class(lane.name, connection=self.connection, job_class=self.job_class,
@@ -214,10 +214,10 @@ class ThreadWorker(SimpleWorker):
         return frozenset(self._held_users)
 
     def _hold_wait(self, longest: float) -> float:
-        """How long to wait when only users on hold have jobs: until the first of them has room again."""
+        """How long to wait while users are on hold: until the first of them has room again (at most `longest`)."""
         if not self._held_users:
             return longest
-        return max(0.005, min(longest, min(self._held_users.values()) - time.monotonic()))
+        return max(0.01, min(longest, min(self._held_users.values()) - time.monotonic()))
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """rq's heartbeat is three commands: send them in one round trip, or none when one went out this very
