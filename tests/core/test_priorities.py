@@ -55,16 +55,17 @@ def test_priorities_hold_across_two_worker_processes(ctx, worker_process, redis_
     workers = [worker_process(name, "--queues", "file-process", "--concurrency", "1") for name in ("prio-a", "prio-b")]
     for worker in workers:
         worker.wait_taking_jobs()
-    ctx.jobs.pause(QUEUE)  # everything waits, then both processes compete for it at once
-    for i in range(12):
+    blockers = [_sleep_job(ctx, f"blocker{i}", "low", seconds=1.0) for i in range(2)]
+    wait_until(lambda: all(state_of(ctx.jobs, i) == "active" for i in blockers), 10,
+               message="each process busy with a job")
+    for i in range(12):  # queued while both are busy, then taken as they free up
         _sleep_job(ctx, f"low{i}", "low", seconds=0.3)
     _sleep_job(ctx, "normal", "normal", seconds=0.3)
     for i in range(2):
         _sleep_job(ctx, f"high{i}", "high", seconds=0.3)
-    ctx.jobs.resume(QUEUE)
-    wait_until(lambda: len(_start_order(redis_conn)) >= 5, 15, message="the first jobs to start")
-    order = _start_order(redis_conn)
-    assert sorted(order[:2]) == ["high0", "high1"], order  # one each: the two workers took the two high jobs
+    wait_until(lambda: len(_start_order(redis_conn)) >= 2 + 5, 15, message="the next jobs to start")
+    order = [tag for tag in _start_order(redis_conn) if not tag.startswith("blocker")]
+    assert sorted(order[:2]) == ["high0", "high1"], order  # the first job each process took next
     assert order[2] == "normal", order
     assert all(tag.startswith("low") for tag in order[3:]), order
     log = read_log(redis_conn, "L")
