@@ -3,14 +3,18 @@ supervisor (driven directly with a fake probe: a narrow unit test of the backoff
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
+import time
 
 import pytest
 
 from memo_desktop.core.errors import RedisAuthError, RedisUnavailable, RuntimeClosed
-from memo_desktop.core.runtime import Runtime, RuntimePlan, RuntimeState, WorkerPlan
+from memo_desktop.core.runtime import Runtime, RuntimePlan, RuntimeState, WorkerPlan, start_worker_pool
 from memo_desktop.core.runtime.supervisor import RETRY_MAX_SECONDS, Chore, Link, Supervisor
+from memo_desktop.core.services import RedisServer
 from tests.core.conftest import QUEUE, job, wait_until
 from tests.fixtures.redis_servers import test_redis  # noqa: F401  (fixture)
 
@@ -151,3 +155,27 @@ def test_supervisor_chores_run_at_their_interval_and_only_when_wanted():
     assert ran == []
     supervisor.run_once(10.0)
     assert ran == [1] and chore.next_run == 20.0
+
+
+def test_an_embedded_redis_that_dies_is_started_again_and_nothing_queued_is_lost(queue_settings, tmp_path):
+    settings = queue_settings.replace(redis_url="", data_dir=tmp_path / "own")
+    runtime = Runtime(settings, RuntimePlan(workers=WorkerPlan(concurrency=1)))
+    runtime.start()
+    try:
+        jobs = runtime.context.jobs
+        runtime.pool.stop(timeout=5)  # nothing takes the job before the crash
+        queued = jobs.enqueue_function(QUEUE, job("echo"), {"value": "before the crash"})
+        time.sleep(1.2)  # appendfsync everysec: what Redis acknowledged a second ago is on disk
+        killed = runtime.context.redis_server.status().pid
+        os.kill(killed, signal.SIGKILL)
+        wait_until(lambda: runtime.context.redis_server.status().pid not in (None, killed), 15,
+                   message="the supervisor to start Redis again")
+        assert jobs.status(queued).state.value == "waiting" and runtime.connections["redis"].connected
+        pool = start_worker_pool(runtime.context, WorkerPlan(concurrency=1))
+        try:
+            wait_until(lambda: jobs.status(queued).state.value == "completed", 15, message="the queued job")
+        finally:
+            pool.stop(timeout=5)
+    finally:
+        runtime.stop()
+    assert not RedisServer(settings.services_dir / "redis").status().running  # the last user stopped it
