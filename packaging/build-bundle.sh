@@ -30,9 +30,13 @@ venv=$build/venv
 started=$(date +%s)
 unset PYTHONPATH  # nothing of the checkout may leak into what is frozen: only the installed wheel
 
+# pip's output goes to a log, shown when it fails
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check "$@" >>"$build/pip.log" 2>&1 \
+  || { tail -40 "$build/pip.log" >&2; echo "build-bundle: pip $1 failed (log: $build/pip.log)" >&2; exit 1; }; }
+
+mkdir -p "$build"
 [[ -x $venv/bin/python ]] || "${PYTHON:-python3}" -m venv "$venv"
-pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
-"${pip[@]}" "build>=1.2" "pyinstaller>=6.10"
+pip install "build>=1.2" "pyinstaller>=6.10"
 
 if [[ -z $wheel ]]; then
   rm -rf "$build/dist"
@@ -41,8 +45,8 @@ if [[ -z $wheel ]]; then
   wheel=$(ls "$build/dist"/memo_desktop-*.whl)
 fi
 # a reused venv may hold an older build of the same version: replace it
-"$venv/bin/python" -m pip uninstall -q -y memo-desktop 2>/dev/null || true
-"${pip[@]}" "$wheel[transcribe]"
+pip uninstall -y memo-desktop
+pip install "$wheel[transcribe]"
 
 cd "$build"
 "$venv/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$out" --workpath "$build/pyinstaller" \

@@ -4,8 +4,8 @@
     APP_ID                      the reverse-DNS application id (desktop file, metainfo, icon, Qt's desktop file name)
     is_frozen()                 running from the self-contained bundle?
     bundled_program(name)       a helper program the bundle ships in its bin/ dir (redis-server, weed), else None
+    resource(name)              a file of the package's resources/ (desktop entry, metainfo, app icon)
     launch_command()            argv that starts this same installation (for .desktop files and service units)
-    child_environment(env)      the environment for programs we start (without the bundle's library path)
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import sys
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Mapping
 
 APP_ID = "io.github.memo_desktop.MemoDesktop"
 COMMAND = "memo-desktop"
@@ -59,21 +58,3 @@ def launch_command() -> list[str]:
     if beside.is_file() and os.access(beside, os.X_OK):
         return [str(beside)]
     return [sys.executable, "-m", "memo_desktop"]
-
-
-# PyInstaller's bootloader puts the bundle's library dir on LD_LIBRARY_PATH (and keeps the caller's value in
-# LD_LIBRARY_PATH_ORIG); programs we start are not part of the bundle's Python and must see the caller's value.
-_LIBRARY_PATH = "LD_LIBRARY_PATH"
-
-
-def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str] | None:
-    """`env` (default: ours) as a program started from here should get it; None (inherit) when nothing changes."""
-    if not is_frozen() or _LIBRARY_PATH not in (env if env is not None else os.environ):
-        return dict(env) if env is not None else None
-    result = dict(env if env is not None else os.environ)
-    original = result.pop(_LIBRARY_PATH + "_ORIG", None)
-    if original:
-        result[_LIBRARY_PATH] = original
-    else:
-        result.pop(_LIBRARY_PATH, None)
-    return result

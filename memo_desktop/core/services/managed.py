@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Iterator
 
 from memo_desktop.core.errors import ServiceError
-from memo_desktop.core.installation import child_environment
 
 PINNED = "pinned"
 
@@ -135,7 +134,7 @@ class ManagedService(ABC):
         log = open(self.root / f"{self.name}.out", "ab")
         try:
             self._popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           env=child_environment(env), cwd=self.root, start_new_session=True)
+                                           env=env, cwd=self.root, start_new_session=True)
         except OSError as exc:
             raise ServiceError(f"cannot start {self.name} ({argv[0]}): {exc.strerror}") from None
         finally:
