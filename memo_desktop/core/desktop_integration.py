@@ -11,6 +11,7 @@ Desktop Entry Specification asks. No Qt here: `memo-desktop install-desktop` run
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -57,6 +58,11 @@ def exec_value(argv: Sequence[str]) -> str:
     return " ".join(quoted)
 
 
+def _string_value(text: str) -> str:
+    """A value of type `string` (TryExec: a plain path, not quoted like Exec)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 def desktop_entry(argv: Sequence[str]) -> str:
     """The packaged desktop entry with Exec (and TryExec) starting `argv`."""
     lines = []
@@ -64,7 +70,7 @@ def desktop_entry(argv: Sequence[str]) -> str:
         if line.startswith("Exec="):
             lines.append("Exec=" + exec_value(argv))
             if Path(argv[0]).is_absolute():  # lets the desktop hide the entry once the program is gone
-                lines.append("TryExec=" + exec_value(argv[:1]))
+                lines.append("TryExec=" + _string_value(argv[0]))
         elif not line.startswith("TryExec="):
             lines.append(line)
     return "\n".join(lines) + "\n"
@@ -111,7 +117,8 @@ def _write_atomically(path: Path, content: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # there may be no directory to hold it
+            tmp.unlink(missing_ok=True)
         raise DesktopIntegrationError(f"cannot write {path}: {exc.strerror}") from None
 
 

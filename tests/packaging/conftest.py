@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def built_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheel_installation(built_wheel, tmp_path_factory) -> Installation:
+def wheel_installation(built_wheel, tmp_path_factory) -> Iterator[Installation]:
     """A fresh venv (no --system-site-packages) with the wheel and its dependencies, nothing else."""
     root = tmp_path_factory.mktemp("wheel-install")
     venv = root / "venv"
@@ -91,19 +92,21 @@ def wheel_installation(built_wheel, tmp_path_factory) -> Installation:
                     str(built_wheel)], cwd=root, timeout=900)
     home = root / "home"
     home.mkdir()
-    return Installation("wheel", venv / "bin" / "memo-desktop", venv, home)
+    yield Installation("wheel", venv / "bin" / "memo-desktop", venv, home)
+    shutil.rmtree(root, ignore_errors=True)  # ~0.5 GB
 
 
 @pytest.fixture(scope="session")
-def bundle_installation(built_wheel, tmp_path_factory) -> Installation:
-    """packaging/build-bundle.sh OUT_DIR --wheel <the session's wheel>."""
+def bundle_installation(built_wheel, tmp_path_factory) -> Iterator[Installation]:
+    """packaging/build-bundle.sh OUT_DIR --wheel <the session's wheel>, with the interpreter running the tests."""
     out = tmp_path_factory.mktemp("bundle")
     result = run_build_step([str(REPO / "packaging" / "build-bundle.sh"), str(out), "--wheel", str(built_wheel)],
-                            cwd=out, timeout=1800)
+                            cwd=out, timeout=1800, PYTHON=sys.executable)
     print(result.stdout.strip().splitlines()[-1])  # "bundle: DIR (SIZE, built in N s)", shown with -s
     home = out / "home"
     home.mkdir()
-    return Installation("bundle", out / "memo-desktop" / "memo-desktop", out / "memo-desktop", home)
+    yield Installation("bundle", out / "memo-desktop" / "memo-desktop", out / "memo-desktop", home)
+    shutil.rmtree(out, ignore_errors=True)  # the bundle and its build venv: ~1.8 GB
 
 
 @pytest.fixture(params=["wheel", "bundle"])
