@@ -67,9 +67,12 @@ class Installation:
     def run_json(self, data_dir: Path, *args: str) -> object:
         return json.loads(self.run(data_dir, *args, "--json").stdout)
 
-    def start(self, data_dir: Path, *args: str, **extra_env: str) -> subprocess.Popen:
-        return subprocess.Popen([str(self.executable), *args], cwd=self.home, env=self.environment(data_dir, **extra_env),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    def start(self, data_dir: Path, log: Path, *args: str, **extra_env: str) -> subprocess.Popen:
+        """Start it in the background; its output goes to `log` (a pipe nobody reads could fill and block it)."""
+        with open(log, "wb") as out:
+            return subprocess.Popen([str(self.executable), *args], cwd=self.home,
+                                    env=self.environment(data_dir, **extra_env), stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +110,25 @@ def bundle_installation(built_wheel, tmp_path_factory) -> Iterator[Installation]
     home.mkdir()
     yield Installation("bundle", out / "memo-desktop" / "memo-desktop", out / "memo-desktop", home)
     shutil.rmtree(out, ignore_errors=True)  # the bundle and its build venv: ~1.8 GB
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[str]:
+    """A real X server (Xvfb) for the xcb platform plugin; its display name."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed (Debian package xvfb; scripts/install.sh --test)")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", "1280x800x24"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()  # Xvfb writes the display number once it accepts connections
+    try:
+        assert number.isdigit(), "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 @pytest.fixture(params=["wheel", "bundle"])

@@ -83,25 +83,37 @@ def test_services_an_upload_through_a_burst_worker_and_health(installation, tmp_
 
 
 def test_the_gui_starts_offscreen_and_stops_in_order_on_sigterm(installation, tmp_path):
-    data = tmp_path / "data"
+    _run_the_gui_until_sigterm(installation, tmp_path / "data", QT_QPA_PLATFORM="offscreen")
+
+
+def test_the_bundles_gui_runs_on_an_x_server(bundle_installation, x_display, tmp_path):
+    plugins = bundle_installation.root / "_internal" / "PySide6" / "Qt" / "plugins"
+    for plugin in ("platforms/libqxcb.so", "platforms/libqwayland.so", "platforms/libqoffscreen.so",
+                   "iconengines/libqsvgicon.so", "imageformats/libqsvg.so"):
+        assert (plugins / plugin).is_file(), plugin
+    _run_the_gui_until_sigterm(bundle_installation, tmp_path / "data", QT_QPA_PLATFORM="xcb", DISPLAY=x_display)
+
+
+def _run_the_gui_until_sigterm(installation: Installation, data: Path, **env: str) -> None:
     redis_server, store = _services(data)
-    app = installation.start(data, QT_QPA_PLATFORM="offscreen")
+    log = data.parent / "app.log"
+    app = installation.start(data, log, **env)
     try:
         wait_until(lambda: app.poll() is not None or (redis_server.status().running and store.status().running),
                    60, "the embedded services")
-        assert app.poll() is None, app.stderr.read().decode()
+        assert app.poll() is None, log.read_text()
         client = redis.Redis.from_url(redis_server.status().address)
         try:
             wait_until(lambda: app.poll() is not None or Worker.count(connection=client) > 0, 60, "in-app workers")
         finally:
             client.close()
-        assert app.poll() is None, app.stderr.read().decode()
+        assert app.poll() is None, log.read_text()
         if installation.kind == "bundle":  # the bundle's own Python runs it, not one of this machine's
             pythons = {line.split()[-1] for line in Path(f"/proc/{app.pid}/maps").read_text().splitlines()
                        if "libpython" in line}
             assert pythons and all(Path(p).is_relative_to(installation.root) for p in pythons), pythons
         app.send_signal(signal.SIGTERM)
-        assert app.wait(90) == 0, app.stderr.read().decode()
+        assert app.wait(90) == 0, log.read_text()
     finally:
         if app.poll() is None:
             app.kill()
