@@ -5,9 +5,13 @@ install-desktop. Each case runs against both installations."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -119,6 +123,42 @@ def _run_the_gui_until_sigterm(installation: Installation, data: Path, **env: st
             app.kill()
             app.wait()
     assert not redis_server.status().running and not store.status().running, "closing stops the services"
+
+
+def test_serve_answers_with_its_token_and_exits_0_on_sigterm(installation, tmp_path):
+    """The DESIGN.md contract of `memo-desktop serve` (being built elsewhere): runs when the installation has it."""
+    data = tmp_path / "data"
+    if installation.run(data, "serve", "--help", check=False).returncode != 0:
+        pytest.skip("this build has no `memo-desktop serve` yet")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_urlsafe(16)
+    log = tmp_path / "serve.log"
+    server = installation.start(data, log, "serve", "--host", "127.0.0.1", "--port", str(port), MEMO_HTTP_TOKEN=token)
+    url = f"http://127.0.0.1:{port}/api/queue/health"
+
+    def status(headers: dict[str, str]) -> int | None:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return None
+
+    try:
+        wait_until(lambda: server.poll() is not None or status({}) is not None, 60, "serve to listen")
+        assert server.poll() is None, log.read_text()
+        assert status({}) == 401
+        assert status({"Authorization": f"Bearer {token}"}) == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert token not in log.read_text(), "the token never lands in a log"
 
 
 def test_install_desktop_points_at_this_installation_and_uninstall_removes_everything(installation, tmp_path):
