@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -58,8 +60,9 @@ class Installation:
 
     def run(self, data_dir: Path, *args: str, timeout: float = 120, check: bool = True,
             **extra_env: str) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(self.executable), *args], cwd=self.home, env=self.environment(data_dir, **extra_env),
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run([str(self.executable), *args], cwd=self.home,
+                                env=self.environment(data_dir, **extra_env), capture_output=True, text=True,
+                                timeout=timeout)
         if check:
             assert result.returncode == 0, f"memo-desktop {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
         return result
@@ -73,6 +76,23 @@ class Installation:
             return subprocess.Popen([str(self.executable), *args], cwd=self.home,
                                     env=self.environment(data_dir, **extra_env), stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT)
+
+    @contextmanager
+    def running(self, data_dir: Path, log: Path, *args: str, **extra_env: str) -> Iterator[subprocess.Popen]:
+        """`start`, and kill it after the block unless the block ended it (see `stop_with_sigterm`)."""
+        process = self.start(data_dir, log, *args, **extra_env)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def stop_with_sigterm(process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """What systemd, logout or `kill` do: SIGTERM; the process must exit 0."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout) == 0, log.read_text()
 
 
 @pytest.fixture(scope="session")

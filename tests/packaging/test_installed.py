@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import urllib.error
@@ -28,7 +27,7 @@ from memo_desktop.core.services.object_store_server import ObjectStoreServer
 from tests.fixtures.audio import write_tone
 from tests.fixtures.object_store import assert_service_gone
 from tests.fixtures.waiting import wait_until
-from tests.packaging.conftest import REPO, Installation
+from tests.packaging.conftest import REPO, Installation, stop_with_sigterm
 from tests.processing.conftest import SENTENCE, make_speech
 from tests.processing.text_checks import word_error_rate
 
@@ -101,8 +100,7 @@ def test_the_bundles_gui_runs_on_an_x_server(bundle_installation, x_display, tmp
 def _run_the_gui_until_sigterm(installation: Installation, data: Path, **env: str) -> None:
     redis_server, store = _services(data)
     log = data.parent / "app.log"
-    app = installation.start(data, log, **env)
-    try:
+    with installation.running(data, log, **env) as app:
         wait_until(lambda: app.poll() is not None or (redis_server.status().running and store.status().running),
                    60, "the embedded services")
         assert app.poll() is None, log.read_text()
@@ -116,12 +114,7 @@ def _run_the_gui_until_sigterm(installation: Installation, data: Path, **env: st
             pythons = {line.split()[-1] for line in Path(f"/proc/{app.pid}/maps").read_text().splitlines()
                        if "libpython" in line}
             assert pythons and all(Path(p).is_relative_to(installation.root) for p in pythons), pythons
-        app.send_signal(signal.SIGTERM)
-        assert app.wait(90) == 0, log.read_text()
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
+        stop_with_sigterm(app, log)
     assert not redis_server.status().running and not store.status().running, "closing stops the services"
 
 
@@ -135,7 +128,6 @@ def test_serve_answers_with_its_token_and_exits_0_on_sigterm(installation, tmp_p
         port = probe.getsockname()[1]
     token = secrets.token_urlsafe(16)
     log = tmp_path / "serve.log"
-    server = installation.start(data, log, "serve", "--host", "127.0.0.1", "--port", str(port), MEMO_HTTP_TOKEN=token)
     url = f"http://127.0.0.1:{port}/api/queue/health"
 
     def status(headers: dict[str, str]) -> int | None:
@@ -147,17 +139,13 @@ def test_serve_answers_with_its_token_and_exits_0_on_sigterm(installation, tmp_p
         except OSError:
             return None
 
-    try:
+    with installation.running(data, log, "serve", "--host", "127.0.0.1", "--port", str(port),
+                              MEMO_HTTP_TOKEN=token) as server:
         wait_until(lambda: server.poll() is not None or status({}) is not None, 60, "serve to listen")
         assert server.poll() is None, log.read_text()
         assert status({}) == 401
         assert status({"Authorization": f"Bearer {token}"}) == 200
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(60) == 0, log.read_text()
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        stop_with_sigterm(server, log, 60)
     assert token not in log.read_text(), "the token never lands in a log"
 
 
