@@ -119,7 +119,7 @@ def _run_the_gui_until_sigterm(installation: Installation, data: Path, **env: st
 
 
 def test_serve_answers_with_its_token_and_exits_0_on_sigterm(installation, tmp_path):
-    """The DESIGN.md contract of `memo-desktop serve` (being built elsewhere): runs when the installation has it."""
+    """`memo-desktop serve` as its contract says (token, 401, SIGTERM -> 0); runs once the installation has it."""
     data = tmp_path / "data"
     if installation.run(data, "serve", "--help", check=False).returncode != 0:
         pytest.skip("this build has no `memo-desktop serve` yet")

@@ -128,7 +128,7 @@ def test_the_worker_units_command_runs_and_exits_0_on_its_kill_signal(tmp_path):
 def test_the_serve_units_command_line_is_what_serve_accepts():
     commands = build_parser()._subparsers._group_actions[0].choices  # the registered subcommands
     if "serve" not in commands:
-        pytest.skip("`memo-desktop serve` is not in this build yet (DESIGN.md: web dashboard); only verified")
+        pytest.skip("`memo-desktop serve` is not in this build yet (the web dashboard); only verified")
     for unit in UNITS.glob("*/memo-desktop-serve.service"):
         args = commands["serve"].parse_args(_exec_start(unit)[2:])
         assert (args.host, args.port) == ("127.0.0.1", 3000)
