@@ -23,6 +23,7 @@ from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.workers.pool import WorkerPool
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
+from memo_desktop.core.services import ObjectStoreServer, RedisServer
 from tests.fixtures import jobs as fixture_jobs
 from tests.fixtures.waiting import wait_until  # noqa: F401 (the tests here import it from this conftest)
 
@@ -110,10 +111,11 @@ def start_pool():
 class WorkerProcess:
     """A headless `memo-desktop worker` subprocess with the test job functions loaded; output goes to a file."""
 
-    def __init__(self, popen: subprocess.Popen, name: str, log_path: Path) -> None:
+    def __init__(self, popen: subprocess.Popen, name: str, log_path: Path, data_dir: Path) -> None:
         self.popen = popen
         self.name = name
         self.log_path = log_path
+        self.data_dir = data_dir
 
     @property
     def pid(self) -> int:
@@ -166,12 +168,27 @@ def worker_process(redis_url, tmp_path, object_store_server):
         with open(log_path, "wb") as log:
             popen = subprocess.Popen(argv, cwd=REPO, env=environ, stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=subprocess.STDOUT)
-        proc = WorkerProcess(popen, name, log_path)
+        proc = WorkerProcess(popen, name, log_path, directory)
         procs.append(proc)
         return proc
 
     yield start
     for proc in procs:
-        if proc.popen.poll() is None:
+        stop_worker_process(proc)
+
+
+def stop_worker_process(proc: WorkerProcess) -> None:
+    """SIGTERM (the worker then releases its embedded services), SIGKILL if it does not end; then stop whatever
+    embedded service a killed worker left running in its data dir: by design those outlive a SIGKILLed owner (the
+    next start reuses them), but a test's data dir has no next start."""
+    if proc.popen.poll() is None:
+        proc.popen.terminate()
+        try:
+            proc.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             proc.popen.kill()
-        proc.popen.wait(timeout=10)
+    proc.popen.wait(timeout=10)
+    services = proc.data_dir / "services"
+    for service in (RedisServer(services / "redis"), ObjectStoreServer(services / "object-store")):
+        if service.root.is_dir() and service.status().running:
+            service.stop()
