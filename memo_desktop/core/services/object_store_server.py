@@ -165,8 +165,11 @@ class ObjectStoreServer(ManagedService):
         return argv, env, f"http://{HOST}:{ports['s3.port']}"
 
     def is_healthy(self, address: str) -> bool:
-        """An authenticated S3 request succeeds (an open port alone could be a half-started or foreign server) and
-        no port answers without credentials."""
+        """It answers an authenticated S3 request (an open port alone could be a half-started or foreign server),
+        and no port answers without credentials."""
+        return self._answers_s3(address) and self._is_private()
+
+    def _answers_s3(self, address: str) -> bool:
         try:
             credentials = self.credentials()
         except ServiceError:
@@ -180,8 +183,11 @@ class ObjectStoreServer(ManagedService):
             return False
         finally:
             http.clear()
+        return True
+
+    def _is_private(self) -> bool:
         exposed = exposed_ports(HOST, self.ports())
-        if exposed and exposed != self._reported_exposure:
+        if exposed and exposed != self._reported_exposure:  # once per finding, not at every health check
             log.error("the object store in %s answers without credentials on %s: not using it", self.root,
                       ", ".join(exposed))
         self._reported_exposure = exposed
