@@ -153,10 +153,6 @@ def test_no_port_gives_an_unauthenticated_reader_any_audio_or_name(object_store_
     bucket, audio_key, note_key = uploaded["bucket"], uploaded["keys"]["audio"], uploaded["keys"]["note"]
     fids = _fids(server, bucket, audio_key) + _fids(server, bucket, note_key)
     assert fids, "the owner sees where the audio is"
-    volume = server.ports()["volume.port"]
-    status, body = http_request(volume, "GET", f"/{fids[0]}", headers={"Authorization": "Bearer " +
-                                                                         volume_jwt(server, fids[0])})
-    assert status == 200 and body == uploaded["audio"], "control: with the store's key the same request reads it"
 
     paths = [f"/buckets/{bucket}/{audio_key}", f"/buckets/{bucket}/{note_key}", f"/buckets/{bucket}/",
              f"/buckets/{bucket}/memos/m-private/", "/buckets/", "/", f"/{bucket}/{audio_key}", f"/{bucket}/",
@@ -174,6 +170,12 @@ def test_no_port_gives_an_unauthenticated_reader_any_audio_or_name(object_store_
     assert answered["s3.port"] <= {403, 200, 400}, "S3 refuses anything unsigned (200 only for /status)"
     assert answered["volume.port"] <= {401, 200}, "the volume wants a JWT (200 only for /status, /healthz)"
     assert answered["filer.port"] == {404}, "the filer has no HTTP API"
+    master = server.ports()["master.port"]
+    for path in ("/dir/assign", f"/dir/lookup?fileId={fids[0]}&read=yes"):  # they would hand out signed tokens
+        assert http_request(master, "GET", path)[0] == 404, f"the master's HTTP API answers {path}"
+    status, body = http_request(server.ports()["volume.port"], "GET", f"/{fids[0]}",
+                                headers={"Authorization": "Bearer " + volume_jwt(server, fids[0])})
+    assert status == 200 and body == uploaded["audio"], "control: with the store's key the same request reads it"
 
 
 def test_an_unauthenticated_writer_changes_nothing(object_store_server, object_store, uploaded, tmp_path):
