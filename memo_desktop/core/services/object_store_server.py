@@ -1,6 +1,7 @@
 """The embedded S3 server: SeaweedFS `weed mini` (master, volume, filer and S3 gateway in one process).
 
-Everything it needs lives in the service dir (0700, every file 0600, weed itself runs with umask 077): `data/`
+Everything it needs lives in the service dir (0700, its files 0600: weed runs with umask 077, though it makes its
+volume info files, `data/*.vif`, 0644 regardless; they hold no names and no data): `data/`
 (objects), `logs/`, `ports.json`, `credentials.json` (the access key and secret generated at first start, handed to
 weed through its environment, never argv) and `security.toml` + `tls/` (see `object_store_security`).
 weed opens up to ten TCP ports; all are chosen free on 127.0.0.1 at start, so two data dirs run side by side. The
