@@ -15,21 +15,10 @@ import pytest
 from memo_desktop.core import private_files
 from memo_desktop.core.private_files import (atomic_write, atomic_write_text, create_private_file, make_private_dir,
                                              rename_without_replacing, secure_tree)
+from tests.fixtures.private_modes import desktop_umask, mode  # noqa: F401 (a fixture)
 
 
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
-
-
-@pytest.fixture
-def loose_umask():
-    """A umask that lets everyone read (what most desktops have): modes must not depend on it."""
-    old = os.umask(0o002)
-    yield
-    os.umask(old)
-
-
-def test_private_dirs_are_0700_down_from_the_first_missing_parent(tmp_path, loose_umask):
+def test_private_dirs_are_0700_down_from_the_first_missing_parent(tmp_path, desktop_umask):
     made = make_private_dir(tmp_path / "a" / "b" / "c")
     assert made.is_dir()
     assert [mode(p) for p in (tmp_path / "a", tmp_path / "a" / "b", made)] == [0o700] * 3
@@ -41,7 +30,7 @@ def test_private_dirs_are_0700_down_from_the_first_missing_parent(tmp_path, loos
         make_private_dir(tmp_path / "file")
 
 
-def test_create_private_file_creates_0600_and_leaves_existing_files_alone(tmp_path, loose_umask):
+def test_create_private_file_creates_0600_and_leaves_existing_files_alone(tmp_path, desktop_umask):
     fresh, existing = tmp_path / "fresh", tmp_path / "existing"
     existing.write_text("keep me")
     os.chmod(existing, 0o644)
@@ -51,7 +40,7 @@ def test_create_private_file_creates_0600_and_leaves_existing_files_alone(tmp_pa
     assert create_private_file("/dev/null") is False and mode(Path("/dev/null")) == 0o666
 
 
-def test_atomic_write_makes_a_private_file_and_leaves_no_temporary(tmp_path, loose_umask):
+def test_atomic_write_makes_a_private_file_and_leaves_no_temporary(tmp_path, desktop_umask):
     target = tmp_path / "config.toml"
     target.write_text("old")
     os.chmod(target, 0o644)
@@ -74,7 +63,7 @@ def test_a_failure_keeps_the_old_file_and_removes_the_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.json"]
 
 
-def test_a_file_moved_onto_the_temporary_still_ends_up_private(tmp_path, loose_umask):
+def test_a_file_moved_onto_the_temporary_still_ends_up_private(tmp_path, desktop_umask):
     """save_variant moves a finished file (any mode) onto the temporary: the final file is 0600 all the same."""
     scratch = tmp_path / "scratch.flac"
     scratch.write_bytes(b"flac")

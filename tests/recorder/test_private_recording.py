@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import stat
-from pathlib import Path
-
 import pytest
 
 from memo_desktop.core.library import Library
 from memo_desktop.core.recorder import Recorder, RecordingResult
+from tests.fixtures.private_modes import desktop_umask, mode  # noqa: F401 (a fixture)
 from tests.recorder.audio_checks import wait_until
 
 pytestmark = [pytest.mark.audio, pytest.mark.timeout(60)]
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def desktop_umask():
-    """The usual desktop umask (files readable by everyone unless the app says otherwise)."""
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
 
 
 def test_a_recording_and_its_memo_are_readable_only_by_their_owner(mic, rec_settings, desktop_umask):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import stat
 from pathlib import Path
 
 import keyring
@@ -20,10 +19,7 @@ from memo_desktop.core.errors import LibraryError
 from memo_desktop.core.library import Library
 from memo_desktop.core.secrets import S3_SECRET_KEY, set_secret
 from tests.fixtures.audio import write_tone
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
+from tests.fixtures.private_modes import desktop_umask, mode, open_to_others  # noqa: F401 (a fixture)
 
 
 # weed chmods its volume info files (JSON: format version, size offsets; no names, no data) 0644 whatever the umask;
@@ -31,23 +27,9 @@ def mode(path: Path) -> int:
 WEED_VOLUME_INFO = "services/object-store/data/*.vif"
 
 
-def open_to_others(root: Path) -> list[str]:
-    """Every folder, file or socket under `root` (itself included) that another user could open."""
-    found = []
-    for entry in [root, *root.rglob("*")]:
-        info = entry.lstat()
-        if stat.S_ISLNK(info.st_mode) or entry.relative_to(root).match(WEED_VOLUME_INFO):
-            continue  # a link's own mode means nothing; its target is in the tree or checked on its own
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            found.append(f"{oct(stat.S_IMODE(info.st_mode))} {entry.relative_to(root)}")
-    return found
-
-
 @pytest.fixture(autouse=True)
-def desktop_umask():
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
+def _desktop_umask(desktop_umask):
+    return desktop_umask
 
 
 @pytest.fixture
@@ -77,11 +59,11 @@ def test_a_fresh_start_with_the_embedded_services_leaves_nothing_open_to_others(
             ctx.library.rename(memo.id, "standup, renamed")
             for suffix in ("-wal", "-shm"):
                 assert mode(Path(f"{settings.library_db}{suffix}")) == 0o600
-        assert open_to_others(data) == [], "nothing in the data dir is open to other users"
+        assert open_to_others(data, skip=(WEED_VOLUME_INFO,)) == [], "nothing in the data dir is open to other users"
         assert list(data.glob(WEED_VOLUME_INFO)), "the exception above is still needed"
     finally:
         ctx.close()
-    assert open_to_others(data) == []
+    assert open_to_others(data, skip=(WEED_VOLUME_INFO,)) == []
 
 
 def test_an_import_is_private_and_never_replaces_audio_already_there(tmp_path):
