@@ -177,14 +177,21 @@ def secure_tree(root: Path | str) -> list[Path]:
         except PermissionError:
             refused.append(entry.relative_to(root))  # not ours (e.g. left by another user or by root)
     if tightened:
-        names = ", ".join(str(p) if str(p) != "." else "(the folder itself)" for p in tightened[:_PREVIEW])
-        more = f" and {len(tightened) - _PREVIEW} more" if len(tightened) > _PREVIEW else ""
-        log.warning("made %s private: removed other users' access to %d entries (%s%s)", root, len(tightened),
-                    names, more)
+        log.warning("made %s private: other users could open %s; now only you can", root, _describe(tightened))
     if refused:
         log.warning("could not make %d entries in %s private (not owned by you): %s", len(refused), root,
                     ", ".join(str(p) for p in refused[:_PREVIEW]))
     return tightened
+
+
+def _describe(entries: list[Path]) -> str:
+    """'the folder itself and 3 entries in it (audio, audio/a.wav, b.wav)', naming at most a few."""
+    inside = sorted(str(p) for p in entries if str(p) != ".")
+    parts = ["the folder itself"] if len(inside) < len(entries) else []
+    if inside:
+        shown = ", ".join(inside[:_PREVIEW]) + (f" and {len(inside) - _PREVIEW} more" if len(inside) > _PREVIEW else "")
+        parts.append(f"{len(inside)} {'entry' if len(inside) == 1 else 'entries'} in it ({shown})")
+    return " and ".join(parts)
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -103,4 +103,4 @@ def test_an_older_looser_data_dir_is_tightened_at_start_with_one_log_line(tmp_pa
     assert mode(memo.audio_path) == 0o600 and mode(settings.library_db) == 0o600
     lines = [r.getMessage() for r in caplog.records if "private" in r.getMessage()]
     assert len(lines) == 1, lines
-    assert str(data) in lines[0] and f"{loose} entries" in lines[0]
+    assert str(data) in lines[0] and f"the folder itself and {loose - 1} entries in it" in lines[0]
