@@ -104,3 +104,10 @@ def test_an_older_looser_data_dir_is_tightened_at_start_with_one_log_line(tmp_pa
     lines = [r.getMessage() for r in caplog.records if "private" in r.getMessage()]
     assert len(lines) == 1, lines
     assert str(data) in lines[0] and f"the folder itself and {loose - 1} entries in it" in lines[0]
+
+
+def test_a_data_dir_that_cannot_be_made_is_a_clear_library_error(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    settings = load_settings({"data_dir": str(tmp_path / "a-file" / "data")}, environ={})
+    with pytest.raises(LibraryError, match=r"the data dir .*a-file/data cannot be created or made private \(Not a"):
+        Library.from_settings(settings)

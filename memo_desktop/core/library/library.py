@@ -51,7 +51,11 @@ class Library:
     @classmethod
     def from_settings(cls, settings: Settings) -> Library:
         """The library of a data dir, which is made private first (see `config.secure_state`)."""
-        secure_state(settings)
+        try:
+            secure_state(settings)
+        except OSError as exc:
+            raise LibraryError(f"the data dir {settings.data_dir} cannot be created or made private "
+                               f"({exc.strerror or exc})") from None
         return cls(settings.library_db, settings.audio_dir)
 
     def __repr__(self) -> str:
