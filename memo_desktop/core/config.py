@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import platformdirs
 
 from memo_desktop.core.errors import ConfigError
+from memo_desktop.core.private_files import atomic_write_text, make_private_dir, secure_tree
 
 APP_NAME = "memo-desktop"
 ENV_PREFIX = "MEMO_"
@@ -239,15 +240,32 @@ def load_settings(
     return Settings(**merged)
 
 
+def settings_file(settings: Settings) -> Path:
+    """The config file the app writes for these settings: in the data dir when one was given, else the user's."""
+    return settings.config_file if settings.data_dir != default_data_dir() else user_config_file()
+
+
+def secure_state(settings: Settings) -> None:
+    """Make the app's state private: the data dir (created 0700) and all in it, and the config file the app writes.
+
+    Anything an older version or a copy left readable by others is tightened, once per process (one log line).
+    Called where a process first opens its state (`Library.from_settings`: the GUI and every command that opens the
+    library); the folders and files made later are private from the start (see `core.private_files`).
+    """
+    make_private_dir(settings.data_dir)
+    secure_tree(settings.data_dir)
+    config = settings_file(settings)
+    if config.parent != settings.data_dir and config.exists():
+        secure_tree(config.parent)
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the non-default settings as flat TOML, atomically (a crash never leaves half a config file)."""
-    path = path or (settings.config_file if settings.data_dir != default_data_dir() else user_config_file())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the non-default settings as flat TOML, atomically (a crash never leaves half a config file) and private
+    (0600: a `redis_url` may hold a password)."""
+    path = path or settings_file(settings)
+    make_private_dir(path.parent)
     lines = [f"{key} = {_toml_value(value)}" for key, value in sorted(settings.to_file_dict().items())]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# memo-desktop settings (written by the app; edit freely)\n" + "\n".join(lines) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "# memo-desktop settings (written by the app; edit freely)\n" + "\n".join(lines) + "\n")
     return path
 
 

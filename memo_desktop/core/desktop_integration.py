@@ -12,8 +12,6 @@ Desktop Entry Specification asks. No Qt here: `memo-desktop install-desktop` run
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -22,6 +20,7 @@ import platformdirs.unix
 
 from memo_desktop.core.errors import DesktopIntegrationError
 from memo_desktop.core.installation import APP_ID, launch_command, resource
+from memo_desktop.core.private_files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -111,15 +110,13 @@ def uninstall(home: Path | None = None) -> list[Path]:
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Desktop files are meant to be read by the desktop: 0644, unlike the app's own state."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_write(path, mode=0o644, durable=False) as pending, \
+                open(pending.fd, "wb", closefd=False) as fh:
+            fh.write(content)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # there may be no directory to hold it
-            tmp.unlink(missing_ok=True)
         raise DesktopIntegrationError(f"cannot write {path}: {exc.strerror}") from None
 
 

@@ -76,8 +76,10 @@ def test_a_signal_stops_the_recording_and_keeps_the_memo(mic, settings, stop_sig
          settings.redis_url, "record", "--title", "stopped by a signal"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = proc.stderr.readline()
-        assert "recording from" in line, line + proc.stderr.read()
+        lines = [proc.stderr.readline()]
+        while lines[-1] and "recording from" not in lines[-1]:  # after any log line (e.g. a data dir made private)
+            lines.append(proc.stderr.readline())
+        assert "recording from" in lines[-1], "".join(lines)
         os.kill(proc.pid, stop_signal)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -122,8 +124,10 @@ def test_after_record_is_sigkilled_memos_lists_the_recording(mic, data_dir, tmp_
          "record", "--title", "killed while recording"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = proc.stderr.readline()
-        assert "recording from" in line, line + proc.stderr.read()
+        lines = [proc.stderr.readline()]
+        while lines[-1] and "recording from" not in lines[-1]:  # after any log line (e.g. a data dir made private)
+            lines.append(proc.stderr.readline())
+        assert "recording from" in lines[-1], "".join(lines)
         time.sleep(1.5)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
