@@ -66,7 +66,7 @@ def save_transcript(library: Library, memo: Memo, transcript: Transcript) -> Mem
     """Write every export next to the audio, then make the text searchable in the library."""
     for fmt, path in transcript_paths(library, memo.id).items():
         write_text_atomically(path, render(transcript, fmt))
-    return library.set_transcript(memo.id, transcript.text)
+    return library.set_transcript(memo.id, transcript.text, transcript.language, transcript.language_probability)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

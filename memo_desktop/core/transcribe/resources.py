@@ -1,0 +1,95 @@
+"""How much of the machine a transcription takes: CPU threads, batch size, and how many run at once.
+
+Measured on the 2-core development machine (int8, beam 5, word timestamps, 566 s of speech; README, Benchmarks):
+the batched pipeline's speed stops growing at a batch of 4 (2x the cores: while one batch element waits on memory
+the other core works), while its resident memory keeps growing by ~80 MiB (tiny.en) / ~100 MiB (base) per element
+(the decoder keeps a cross-attention cache per beam). So the automatic batch size is 2 per core, at most 8, and no
+more than fits an eighth of the machine's memory.
+
+Transcriptions in one process share the model and take turns: each already uses every core, so two at once only
+thrash the caches (measured: 5 concurrent jobs take as long as 5 in a row, with 5x the memory). `TranscriptionSlots`
+lets `cores // threads` run at once (1 on 2 cores); the others wait their turn before reading any audio.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+MAX_AUTO_BATCH = 8
+BATCH_PER_CORE = 2
+MEMORY_SHARE = 8  # the automatic batch may use 1/8 of the machine's memory
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def total_memory_mib() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def cpu_threads(configured: int) -> int:
+    """Threads per transcription: the setting, or one per core (CTranslate2's own default is 4, too many on 2)."""
+    return configured if configured > 0 else usable_cores()
+
+
+def auto_batch_size(batch_item_mib: int, beam_size: int, cores: int | None = None,
+                    memory_mib: int | None = None) -> int:
+    """The batch size for this machine: 2 per core, at most 8, within an eighth of its memory."""
+    cores = usable_cores() if cores is None else cores
+    memory_mib = total_memory_mib() if memory_mib is None else memory_mib
+    size = min(MAX_AUTO_BATCH, BATCH_PER_CORE * cores)
+    if memory_mib:
+        per_item = max(1, batch_item_mib * beam_size // 5)  # the cache grows with the beam
+        size = min(size, memory_mib // MEMORY_SHARE // per_item)
+    return max(1, size)
+
+
+def concurrent_transcriptions(threads: int, cores: int | None = None) -> int:
+    cores = usable_cores() if cores is None else cores
+    return max(1, cores // max(1, threads))
+
+
+class TranscriptionSlots:
+    """At most `limit` transcriptions at once in this process (the limit may change between calls, as settings do).
+    Waiters are served in arrival order, so a stream of short memos never starves a long one."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._active = 0
+        self._queue: list[object] = []
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    @contextmanager
+    def hold(self, limit: int) -> Iterator[None]:
+        ticket = object()
+        with self._condition:
+            self._queue.append(ticket)
+            try:
+                self._condition.wait_for(lambda: self._queue[0] is ticket and self._active < max(1, limit))
+            finally:
+                self._queue.remove(ticket)
+                self._condition.notify_all()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
