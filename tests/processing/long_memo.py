@@ -12,6 +12,19 @@ NOISE_LEVEL = 0.001  # -60 dBFS: the room tone of a quiet office, not digital si
 SPEECH_OFFSET = 1.0  # seconds of noise before each repetition
 
 
+def write_dictation(sentences: list[Path], pauses: list[float], dest: Path) -> Path:
+    """Sentences (recordings at one rate) with a pause of room tone after each: how people dictate a memo."""
+    rng = np.random.default_rng(2)
+    with soundfile.SoundFile(str(sentences[0])) as first:
+        rate = first.samplerate
+    with soundfile.SoundFile(str(dest), "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
+        for sentence, pause in zip(sentences, pauses):
+            samples, _ = soundfile.read(str(sentence), dtype="float32")
+            out.write(samples + (rng.standard_normal(len(samples)) * NOISE_LEVEL).astype(np.float32))
+            out.write((rng.standard_normal(round(pause * rate)) * NOISE_LEVEL).astype(np.float32))
+    return dest
+
+
 def write_sparse_speech(speech: Path, dest: Path, seconds: float, every: float) -> Path:
     """`seconds` of audio holding `speech` once every `every` seconds."""
     samples, rate = soundfile.read(str(speech), dtype="float32")

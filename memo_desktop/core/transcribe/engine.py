@@ -132,13 +132,13 @@ class FasterWhisperEngine:
             texts = []
             # `segments` is a generator: decoding happens while we iterate, so progress follows the audio position
             for raw in segments:
-                segment = _placed(raw, piece.start, length, last_word_end)
-                if segment.words:
-                    last_word_end = segment.words[-1].end
-                collected.append(segment)
-                texts.append(segment.text)
+                for segment in _placed(raw, piece.start, length, last_word_end):
+                    if segment.words:
+                        last_word_end = segment.words[-1].end
+                    collected.append(segment)
+                    texts.append(segment.text)
                 if progress:
-                    progress(min(1.0, segment.end / expected))
+                    progress(min(1.0, collected[-1].end / expected))
             text = " ".join(t for t in texts if t)
             if language is None and text:  # detected on the first piece with speech, then kept
                 language, probability = info.language, float(info.language_probability)
@@ -162,21 +162,31 @@ class FasterWhisperEngine:
                                     word_timestamps=options.word_timestamps)
         from faster_whisper import BatchedInferencePipeline
 
-        # one pipeline per piece: it keeps word-timing state across the chunks of one input; the model is shared.
-        # No prompt: the batched pipeline would put the same previous text in front of every chunk of the piece,
-        # and conditioning chunks on text far before them did not lower the WER (README, Benchmarks).
+        # One pipeline per piece: it keeps word-timing state across the chunks of one input; the model is shared.
+        # No prompt: the batched pipeline puts the same text in front of every chunk of the piece, text spoken up to
+        # 10 minutes before most of them (the plain path conditions each window on the one just before it).
+        # Without timestamp tokens (the pipeline's default): see `_placed`.
         return BatchedInferencePipeline(model).transcribe(
             samples, language=language, beam_size=options.beam_size, batch_size=options.batch_size,
-            word_timestamps=options.word_timestamps, without_timestamps=False)
+            word_timestamps=options.word_timestamps)
 
 
-def _placed(raw: Any, offset: float, length: float, last_word_end: float) -> Segment:
-    """A faster-whisper segment moved to its place in the memo: times clamped into its piece (Whisper may put the
-    last timestamp a little past the end of its input; players dislike that), words in order and never overlapping.
-    """
+SENTENCE_ENDS = (".", "?", "!", "。", "？", "！")
+PHRASE_GAP_SECONDS = 1.0  # a pause this long between two words starts a new segment
+LONGEST_SEGMENT_SECONDS = 20.0  # past this, a segment ends at the next word boundary
+
+
+def _placed(raw: Any, offset: float, length: float, last_word_end: float) -> list[Segment]:
+    """A faster-whisper segment moved to its place in the memo, as one segment per sentence (or phrase).
+
+    Times are clamped into the piece (Whisper may put the last timestamp a little past the end of its input;
+    players dislike that) and words are kept in order, never overlapping. The batched pipeline decodes without
+    timestamp tokens (with them it drops the speech after a chunk's last timestamp pair: a whole sentence in our
+    measurements), so its segments are whole VAD chunks of up to 30 s; the word timings cut them into sentences
+    here, which is what a transcript a person clicks through needs."""
     end = min(float(raw.end), length)
     start = min(float(raw.start), end)
-    words = []
+    timed: list[tuple[str, Word]] = []  # (the word as Whisper spelled it, with its leading space; the word)
     previous_end = max(last_word_end, offset)
     for word in raw.words or ():
         text = word.word.strip()
@@ -184,9 +194,29 @@ def _placed(raw: Any, offset: float, length: float, last_word_end: float) -> Seg
             continue
         word_start = max(offset + min(max(float(word.start), 0.0), length), previous_end)
         word_end = max(offset + min(float(word.end), length), word_start)
-        words.append(Word(text, word_start, word_end))
+        timed.append((word.word, Word(text, word_start, word_end)))
         previous_end = word_end
-    return Segment(offset + start, offset + end, raw.text.strip(), tuple(words))
+    if not timed:
+        return [Segment(offset + start, offset + end, raw.text.strip())]
+    segments, current = [], []
+    for spelled, word in timed:
+        if current and _starts_segment(current, word):
+            segments.append(_segment_of(current))
+            current = []
+        current.append((spelled, word))
+    segments.append(_segment_of(current))
+    return segments
+
+
+def _starts_segment(current: list[tuple[str, Word]], word: Word) -> bool:
+    last = current[-1][1]
+    return (last.word.endswith(SENTENCE_ENDS) or word.start - last.end >= PHRASE_GAP_SECONDS
+            or last.end - current[0][1].start >= LONGEST_SEGMENT_SECONDS)
+
+
+def _segment_of(timed: list[tuple[str, Word]]) -> Segment:
+    words = tuple(word for _, word in timed)
+    return Segment(words[0].start, words[-1].end, "".join(spelled for spelled, _ in timed).strip(), words)
 
 
 def create_engine(settings: Settings, options: Mapping[str, Any] | None = None) -> FasterWhisperEngine:
