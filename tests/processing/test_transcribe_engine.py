@@ -325,7 +325,7 @@ def test_job_options_and_settings_are_checked(plain_settings):
 
 
 def test_the_automatic_batch_size_follows_cores_and_memory():
-    assert resources.auto_batch_size(80, 5, cores=2, memory_mib=24_000) == 4
+    assert resources.auto_batch_size(80, 5, cores=2, memory_mib=24_000) == 2
     assert resources.auto_batch_size(80, 5, cores=16, memory_mib=64_000) == 8  # never more than 8
     assert resources.auto_batch_size(100, 5, cores=8, memory_mib=4_000) == 5  # 500 MiB budget / 100 MiB
     assert resources.auto_batch_size(100, 10, cores=8, memory_mib=4_000) == 2  # a wider beam, more per element

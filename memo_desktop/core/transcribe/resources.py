@@ -1,14 +1,15 @@
 """How much of the machine a transcription takes: CPU threads, batch size, and how many run at once.
 
-Measured on the 2-core development machine (int8, beam 5, word timestamps, 566 s of speech; README, Benchmarks):
-the batched pipeline's speed stops growing at a batch of 4 (2x the cores: while one batch element waits on memory
-the other core works), while its resident memory keeps growing by ~80 MiB (tiny.en) / ~100 MiB (base) per element
-(the decoder keeps a cross-attention cache per beam). So the automatic batch size is 2 per core, at most 8, and no
-more than fits an eighth of the machine's memory.
+Measured on the 2-core development machine (int8, beam 5, word timestamps, 10 min of speech; README, Benchmarks):
+the batched pipeline's speed is flat from a batch of 2 to 4 (RTF tiny.en 0.035 / 0.040, base 0.063 / 0.070; batch
+8 is slower: 0.058 / 0.078) while its resident memory grows by ~80-100 MiB per batch element (the decoder keeps a
+cross-attention cache per beam: tiny.en +320 MiB at 2, +512 at 4, +739 at 8). So the automatic batch size is one
+per core, at most 8, and no more than fits an eighth of the machine's memory.
 
-Transcriptions in one process share the model and take turns: each already uses every core, so two at once only
-thrash the caches (measured: 5 concurrent jobs take as long as 5 in a row, with 5x the memory). `TranscriptionSlots`
-lets `cores // threads` run at once (1 on 2 cores); the others wait their turn before reading any audio.
+Transcriptions in one process share the model and take turns: each already uses every core. Measured with 5 jobs
+of 65 s on 2 cores: taking turns 25.0 s of audio per second (1.12x one job alone, whose download and uploads
+overlap the next one's decoding) and +339 MiB; all 5 at once 21.7 s/s and +430 MiB. `TranscriptionSlots` lets
+`cores // threads` run at once (1 on 2 cores); the others wait their turn before reading any audio.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 MAX_AUTO_BATCH = 8
-BATCH_PER_CORE = 2
+BATCH_PER_CORE = 1
 MEMORY_SHARE = 8  # the automatic batch may use 1/8 of the machine's memory
 
 
@@ -44,7 +45,7 @@ def cpu_threads(configured: int) -> int:
 
 def auto_batch_size(batch_item_mib: int, beam_size: int, cores: int | None = None,
                     memory_mib: int | None = None) -> int:
-    """The batch size for this machine: 2 per core, at most 8, within an eighth of its memory."""
+    """The batch size for this machine: one per core, at most 8, within an eighth of its memory."""
     cores = usable_cores() if cores is None else cores
     memory_mib = total_memory_mib() if memory_mib is None else memory_mib
     size = min(MAX_AUTO_BATCH, BATCH_PER_CORE * cores)
