@@ -39,6 +39,7 @@ from rq.serializers import JSONSerializer  # noqa: E402
 from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
 from memo_desktop.core.jobs.states import JobState  # noqa: E402
+from memo_desktop.core.jobs.events import EventHub  # noqa: E402
 from memo_desktop.core.monitor import QueueWatcher, list_jobs, read_health  # noqa: E402
 from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.ui.background import BackgroundRunner  # noqa: E402
@@ -173,10 +174,11 @@ def main() -> None:
         relay = WatcherRelay()
         relay.snapshot_taken.connect(panel.apply_snapshot)
         relay.job_events_received.connect(panel.apply_job_events)
-        watcher = QueueWatcher(conn, [QUEUE], on_snapshot=relay.snapshot_taken.emit,
+        hub = EventHub(conn).start()
+        watcher = QueueWatcher(conn, hub, [QUEUE], on_snapshot=relay.snapshot_taken.emit,
                                on_events=lambda events: relay.job_events_received.emit(tuple(events))).start()
         try:
-            watcher.wait_subscribed()
+            hub.wait_ready()
             spin_until(app, lambda: panel.counts_model.counts(QUEUE) is not None)
             pings = []
             for _ in range(200):
@@ -206,6 +208,7 @@ def main() -> None:
                 print(f"  {part}: {args.history} / 100 jobs = {large / small:.2f}x; {large / baseline:.0f}x PING")
         finally:
             watcher.stop()
+            hub.stop()
             runner.close()
             runner.wait_for_done(5)
             panel.deleteLater()

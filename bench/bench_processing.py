@@ -41,6 +41,7 @@ from memo_desktop.core.audio import CompressFormat, compress_file  # noqa: E402
 from memo_desktop.core.audio.reading import open_audio, read_blocks  # noqa: E402
 from memo_desktop.core.config import Settings, load_settings  # noqa: E402
 from memo_desktop.core.context import AppContext  # noqa: E402
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool  # noqa: E402
 from memo_desktop.core.jobs.contract import QueueKind  # noqa: E402
 from memo_desktop.core.jobs.states import JobState  # noqa: E402
 from memo_desktop.core.library import Memo, UploadState  # noqa: E402
@@ -291,7 +292,7 @@ def concurrency_case(jobs: int, mode: str, path: Path, data_dir: Path) -> None:
         engine_module.resources.concurrent_transcriptions = lambda threads, cores=None: 5
     settings = load_settings({"data_dir": str(data_dir)}, environ={}).replace(auto_analyze=False, rate_limit=0)
     ctx = AppContext(settings)
-    pool = ctx.start_workers([QueueKind.UPLOAD, QueueKind.PROCESS], concurrency=5)
+    pool = start_worker_pool(ctx, WorkerPlan((QueueKind.UPLOAD, QueueKind.PROCESS), concurrency=5))
     try:
         memos = [add_uploaded(ctx, path, title=f"memo {i}") for i in range(jobs)]
         create_engine(settings).transcribe(path)  # the model loaded and warm, as in a running app
@@ -388,7 +389,7 @@ def main() -> None:
         settings = load_settings({"data_dir": str(tmp_path / "data")}, environ={}).replace(
             auto_analyze=False, rate_limit=0)
         ctx = AppContext(settings)
-        pool = ctx.start_workers([QueueKind.UPLOAD, QueueKind.PROCESS], concurrency=1)
+        pool = start_worker_pool(ctx, WorkerPlan((QueueKind.UPLOAD, QueueKind.PROCESS), concurrency=1))
         try:
             bench_transcription(ctx, {"speech with pauses": pauses, "continuous speech": continuous}, args.runs)
         finally:

@@ -38,16 +38,17 @@ from rq.job import Job  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from memo_desktop.core.config import load_settings  # noqa: E402
-from memo_desktop.core.jobs import runtime  # noqa: E402
 from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
 from memo_desktop.core.jobs.events import EventSubscriber, JobEvent  # noqa: E402
 from memo_desktop.core.jobs.registry import load_job_modules  # noqa: E402
 from memo_desktop.core.services import RedisServer  # noqa: E402
+from memo_desktop.core.context import AppContext  # noqa: E402
 from memo_desktop.core.workers.pool import WorkerPool  # noqa: E402
 from timing import percentile  # noqa: E402
 
 QUEUE = "file-process"
-ECHO = "tests.fixtures.jobs.echo"
+ECHO = "tests.fixtures.jobs.echo"  # the app's workers run registered functions, given their pool's context
+STOCK_ECHO = "tests.fixtures.jobs.stock_echo"  # the same work as a plain function, for stock rq workers
 
 def command_calls(conn: redis.Redis) -> int:
     return sum(stats["calls"] for name, stats in conn.info("commandstats").items() if name != "cmdstat_info")
@@ -90,7 +91,7 @@ def bench_enqueue(conn: redis.Redis, jobs: JobQueue, count: int) -> dict[str, li
         jobs.enqueue_function(QUEUE, ECHO, {"value": i})
         out["app"].append(time.perf_counter() - began)
         began = time.perf_counter()
-        stock.enqueue(ECHO, {"value": i})
+        stock.enqueue(STOCK_ECHO, {"value": i})
         out["stock"].append(time.perf_counter() - began)
     return out
 
@@ -100,9 +101,12 @@ def run_stock_simpleworker(conn: redis.Redis) -> None:
     worker.work(burst=True, logging_level="WARNING")
 
 
-def run_pool(conn: redis.Redis, settings, concurrency: int) -> None:
-    pool = WorkerPool(conn, settings, [QUEUE], concurrency=concurrency, burst=True).start()
-    pool.join()
+def run_pool(settings, concurrency: int) -> None:
+    ctx = AppContext(settings)
+    try:
+        WorkerPool(ctx, [QUEUE], concurrency=concurrency, burst=True).start().join()
+    finally:
+        ctx.close()
 
 
 def run_worker_processes(url: str, data_dir: Path, processes: int, concurrency: int, keep: int) -> None:
@@ -137,8 +141,8 @@ def bench_events(conn: redis.Redis, jobs: JobQueue, settings, count: int) -> tup
 
     subscriber = EventSubscriber(conn, on_event).start()
     subscriber.wait_ready()
-    settings = settings.replace(keep_completed=2 * count)  # every job's ended_at stays readable
-    pool = WorkerPool(conn, settings, [QUEUE], concurrency=5).start()
+    ctx = AppContext(settings.replace(keep_completed=2 * count))  # every job's ended_at stays readable
+    pool = WorkerPool(ctx, [QUEUE], concurrency=5).start()
     try:
         ids = []
         for i in range(count):
@@ -149,6 +153,7 @@ def bench_events(conn: redis.Redis, jobs: JobQueue, settings, count: int) -> tup
             time.sleep(0.05)
     finally:
         pool.stop(timeout=10)
+        ctx.close()
         subscriber.stop()
     ended = {job.id: job.ended_at.timestamp() for job in
              Job.fetch_many(ids, connection=conn, serializer=JSONSerializer) if job is not None and job.ended_at}
@@ -172,7 +177,6 @@ def main() -> None:
             settings = load_settings({"data_dir": tmp, "redis_url": url, "job_modules": "tests.fixtures.jobs",
                                       "rate_limit": 0}, environ={})
             load_job_modules(settings.job_modules)
-            runtime.set_context(None)
             jobs = JobQueue(conn, settings)
             n = args.jobs
             print(f"redis-server {conn.info('server')['redis_version']} (embedded, AOF everysec, unix socket); "
@@ -192,17 +196,17 @@ def main() -> None:
             run_worker_processes(url, Path(tmp), 2, 5, n)  # empty queue: what starting and stopping them costs
             startup = cpu_seconds() - startup
             runs = {
-                "stock rq SimpleWorker (1 process, 1 thread)": (lambda: run_stock_simpleworker(conn), 0.0),
-                "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(conn, drain_settings, 5), 0.0),
+                "stock rq SimpleWorker (1 process, 1 thread)": (lambda: run_stock_simpleworker(conn), 0.0, STOCK_ECHO),
+                "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(drain_settings, 5), 0.0, ECHO),
                 "memo-desktop worker --burst (2 processes x 5 threads)":
-                    (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup),
+                    (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup, ECHO),
                 "memo-desktop worker --burst (2 processes x 1 thread)":
-                    (lambda: run_worker_processes(url, Path(tmp), 2, 1, n), startup),
+                    (lambda: run_worker_processes(url, Path(tmp), 2, 1, n), startup, ECHO),
             }
             results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
             for _ in range(args.rounds):  # interleaved, so a busy moment of the machine hits every contender
-                for name, (run, startup_cpu) in runs.items():
-                    results[name].append(drain(conn, jobs, n, run, startup_cpu=startup_cpu))
+                for name, (run, startup_cpu, func) in runs.items():
+                    results[name].append(drain(conn, jobs, n, run, func, startup_cpu=startup_cpu))
             baseline = statistics.median(r[0] for r in results[next(iter(runs))])
             for name, measured in results.items():
                 rate = statistics.median(r[0] for r in measured)
@@ -211,9 +215,11 @@ def main() -> None:
                 rows.append((f"drain, {name}", f"{rate:5.0f} jobs/s {rate / baseline:5.2f}x  "
                              f"{cmds:4.1f} Redis cmds/job  {cpu:4.2f} ms CPU/job"))
             # Where threads pay off: jobs that wait on I/O (20 ms each, like an upload's network waits).
-            io_job, io_payload, io_count = "tests.fixtures.jobs.sleep", {"seconds": 0.02, "steps": 1}, 250
-            io_stock = drain(conn, jobs, io_count, lambda: run_stock_simpleworker(conn), io_job, io_payload)[0]
-            io_pool = drain(conn, jobs, io_count, lambda: run_pool(conn, drain_settings, 5), io_job, io_payload)[0]
+            io_payload, io_count = {"seconds": 0.02, "steps": 1}, 250
+            io_stock = drain(conn, jobs, io_count, lambda: run_stock_simpleworker(conn),
+                             "tests.fixtures.jobs.stock_sleep", io_payload)[0]
+            io_pool = drain(conn, jobs, io_count, lambda: run_pool(drain_settings, 5), "tests.fixtures.jobs.sleep",
+                            io_payload)[0]
             rows += [
                 ("drain 20 ms I/O-bound jobs, stock rq SimpleWorker", f"{io_stock:5.0f} jobs/s  1.00x"),
                 ("drain 20 ms I/O-bound jobs, app WorkerPool (1 x 5 threads)",

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.context import AppContext  # noqa: E402
 from memo_desktop.core.jobs.events import EventSubscriber, JobEvent  # noqa: E402
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool  # noqa: E402
 from memo_desktop.core.pipeline import add_memo, queue_upload as queue_upload_job  # noqa: E402
 from tests.fixtures.audio import write_noise_wav, write_tone  # noqa: E402
 
@@ -59,7 +60,7 @@ class FinishedJobs:
     def __init__(self, ctx: AppContext) -> None:
         self._finished: dict[str, JobEvent] = {}
         self._changed = threading.Condition()
-        self._subscriber = EventSubscriber(ctx.redis, self._on_event).start()
+        self._subscriber = EventSubscriber(ctx.redis, self._on_event, name="bench-events").start()
         self._subscriber.wait_ready()
 
     def _on_event(self, event: JobEvent) -> None:
@@ -95,7 +96,7 @@ def direct_upload_throughput(ctx: AppContext, path: Path) -> float:
 
 
 def enqueue_to_uploaded_latency(ctx: AppContext, finished: FinishedJobs, tmp: Path, runs: int) -> list[float]:
-    pool = ctx.start_workers(concurrency=5)
+    pool = start_worker_pool(ctx, WorkerPlan(concurrency=5))
     try:
         files = [write_tone(tmp / f"small{i}.wav", seconds=10.9, freq=300 + i) for i in range(runs)]  # ~1 MB
         latencies = []

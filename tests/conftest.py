@@ -19,6 +19,7 @@ from memo_desktop.core.config import Settings, load_settings
 from memo_desktop.core.services import RedisServer
 # object-store fixtures (a session `weed mini`): object_store_server, object_store, s3_settings
 from tests.fixtures.object_store import object_store, object_store_server, s3_settings  # noqa: F401
+from tests.fixtures.threads import threads_left
 
 
 @pytest.fixture(autouse=True)
@@ -73,11 +74,9 @@ def settings(data_dir, redis_url) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _no_leaked_threads():
-    """Fail a test that leaves a non-daemon thread running (workers, recorders, monitors must be stopped)."""
+    """Fail a test that leaves any thread running, daemon or not: workers, recorders, watchers, runtimes must be
+    stopped by their owner. (The UI tests' own check adds QThreads and Qt thread pools.)"""
     before = set(threading.enumerate())
     yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
-    for t in leaked:
-        t.join(timeout=3)
-    leaked = [t.name for t in leaked if t.is_alive()]
+    leaked = threads_left(before)
     assert not leaked, f"test left threads running: {leaked}"

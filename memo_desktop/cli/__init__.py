@@ -11,9 +11,12 @@ import os
 import sys
 from typing import Sequence
 
+from redis import RedisError
+
 from memo_desktop import __version__
 from memo_desktop.cli import common
 from memo_desktop.core.errors import MemoError
+from memo_desktop.core.redis_errors import translate
 
 # Command groups; each module exposes register(subparsers). Order is the order of `--help`.
 COMMAND_MODULES = (
@@ -22,6 +25,7 @@ COMMAND_MODULES = (
     "memo_desktop.cli.library_commands",
     "memo_desktop.cli.record_commands",
     "memo_desktop.cli.processing_commands",
+    "memo_desktop.cli.desktop_commands",
 )
 
 
@@ -55,3 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as the Python docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except RedisError as exc:  # one that escaped the boundary: still the app's words, not a traceback
+        if args.verbose:
+            raise
+        print(f"memo-desktop: error: {translate(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last boundary: a bug is one line unless -v asks for the traceback
+        if args.verbose:
+            raise
+        print(f"memo-desktop: unexpected error: {type(exc).__name__}: {exc} (run with -v for details)",
+              file=sys.stderr)
+        return 1

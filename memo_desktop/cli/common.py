@@ -1,4 +1,5 @@
-"""Options and helpers shared by every command."""
+"""Options and helpers shared by every command. Every command runs over a `core.runtime.Runtime`: one-shot
+commands over one with the default plan (its services start on first use), `worker` and `services` with their own."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typing import Any, Iterator
 
 from memo_desktop.core.config import Settings, load_settings
 from memo_desktop.core.context import AppContext
+from memo_desktop.core.errors import RedisUnavailable
+from memo_desktop.core.pipeline import requeue_pending
+from memo_desktop.core.runtime import Runtime, RuntimeListener, RuntimePlan
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="where memos, the library and embedded services live (MEMO_DATA_DIR)")
     parser.add_argument("--redis-url", help="use this Redis instead of the embedded one (MEMO_REDIS_URL)")
     parser.add_argument("--s3-endpoint", help="use this S3 endpoint instead of the embedded one (MEMO_S3_ENDPOINT)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages (and show tracebacks)")
 
 
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -25,12 +29,30 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 @contextmanager
-def app_context(args: argparse.Namespace, **extra: Any) -> Iterator[AppContext]:
-    ctx = AppContext(settings_from_args(args, **extra))
+def open_runtime(args: argparse.Namespace, plan: RuntimePlan = RuntimePlan(),
+                 listener: RuntimeListener | None = None, **extra: Any) -> Iterator[Runtime]:
+    """A started runtime for this command, stopped (in order) when the command ends."""
+    runtime = Runtime(settings_from_args(args, **extra), plan, listener)
+    runtime.start()
     try:
-        yield ctx
+        yield runtime
     finally:
-        ctx.close()
+        runtime.stop()
+
+
+@contextmanager
+def app_context(args: argparse.Namespace, **extra: Any) -> Iterator[AppContext]:
+    """The services of a one-shot command (a runtime that runs no parts)."""
+    with open_runtime(args, **extra) as runtime:
+        yield runtime.context
+
+
+def queue_pending_uploads(ctx: AppContext) -> None:
+    """A good moment to catch up on memos an outage (or a crash) left without an upload job; Redis down: later."""
+    try:
+        requeue_pending(ctx)
+    except RedisUnavailable:
+        pass
 
 
 def print_json(data: Any) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from memo_desktop.cli.common import app_context, print_json
-from memo_desktop.core.errors import RedisUnavailable
-from memo_desktop.core.pipeline import delete_memo, requeue_pending
+from memo_desktop.cli.common import app_context, print_json, queue_pending_uploads
+from memo_desktop.core.pipeline import delete_memo
 from memo_desktop.core.pipeline.memos import import_or_requeue
 
 
@@ -32,13 +31,8 @@ def upload(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
         result = import_or_requeue(ctx, args.file, args.memo, args.title)
         if result.job_id is not None:
-            try:
-                requeue_pending(ctx)  # a good moment to catch up on memos an outage left behind
-            except RedisUnavailable:
-                pass
+            queue_pending_uploads(ctx)
             print(result.job_id)
-            print(f"memo {result.memo.id}: {result.message}")
-            return 0
         print(f"memo {result.memo.id}: {result.message}")
         return 0
 

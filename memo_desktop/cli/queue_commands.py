@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
-import time
 
-from memo_desktop.cli.common import app_context, print_json
-from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import MemoError, RedisUnavailable
-from memo_desktop.core.pipeline import requeue_pending
-from memo_desktop.core.processing.collector import ResultCollector
-from memo_desktop.core.secrets import mask_url
+from memo_desktop.cli.common import app_context, print_json, settings_from_args
+from memo_desktop.core.errors import MemoError
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.monitor import HealthSnapshot, read_health
-
-log = logging.getLogger(__name__)
-
-REQUEUE_SECONDS = 15.0
+from memo_desktop.core.runtime import ConnectionState, Runtime, RuntimeListener, RuntimePlan, WorkerPlan
+from memo_desktop.core.secrets import mask_url
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,27 +36,53 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    kinds = [QueueKind.parse(name.strip()) for name in args.queues.split(",") if name.strip()]
+    """Headless workers over a runtime: they wait for Redis and the object store (capped backoff, one line per change
+    of state), stop at once on SIGTERM, and exit non-zero at once when credentials are refused."""
+    kinds = tuple(QueueKind.parse(name.strip()) for name in args.queues.split(",") if name.strip())
     extra = {"redis_url": args.url} if args.url else {}
     stop_requested = graceful_stop_on_signals()  # before any job starts, so no signal kills one midway
-    with app_context(args, **extra) as ctx:
-        pool = ctx.start_workers(kinds, concurrency=args.concurrency, name=args.name, burst=args.burst)
-        print(f"memo-desktop worker {pool.name}: {pool.concurrency} threads on {', '.join(pool.queue_names)}",
-              flush=True)
-        collector = None
-        if not args.burst:
-            catch_up_pending_uploads(ctx, kinds)
-            # a machine that uploads owns memos: take in what workers elsewhere computed for them
-            collector = ResultCollector(ctx).start() if QueueKind.UPLOAD in kinds else None
-        last_catch_up = time.monotonic()
-        while pool.alive and not stop_requested.wait(0.5):
-            if not args.burst and time.monotonic() - last_catch_up > REQUEUE_SECONDS:
-                catch_up_pending_uploads(ctx, kinds)
-                last_catch_up = time.monotonic()
-        finished = pool.stop(timeout=ctx.settings.job_timeout)
-        if collector is not None:
-            collector.stop()
-        return 0 if finished else 1
+    owns_memos = QueueKind.UPLOAD in kinds and not args.burst  # a machine that uploads has a library of its own
+    plan = RuntimePlan(workers=WorkerPlan(kinds, args.concurrency, args.name, args.burst),
+                       requeue_local=owns_memos, collect_results=owns_memos, needs_store=True,
+                       wait_for_redis=not args.burst)
+    listener = _WorkerListener()
+    runtime = Runtime(settings_from_args(args, **extra), plan, listener)
+    report = runtime.start()  # a refusal, or anything down in burst mode: one line (main) and exit 1
+    try:
+        pool = runtime.pool
+        if pool is not None:
+            print(f"memo-desktop worker {pool.name}: {pool.concurrency} threads on {', '.join(pool.queue_names)}",
+                  flush=True)
+        else:
+            print("memo-desktop worker: waiting for Redis (the workers start when it answers)", flush=True)
+        for problem in report.problems:  # what it waits for, said once; later changes are the listener's
+            print(f"memo-desktop worker: {problem}; waiting for it", file=sys.stderr, flush=True)
+        listener.started = True
+        runtime.wait(stop_requested)
+    finally:
+        finished = runtime.stop(worker_timeout=runtime.settings.job_timeout)
+    if runtime.failure is not None:
+        raise runtime.failure
+    return 0 if finished else 1
+
+
+class _WorkerListener(RuntimeListener):
+    """One line on stderr per change of a service's state once running (never one per retry), for a journal or a
+    terminal. What start found is said by `run_worker` itself (or is the one error line of a failed start)."""
+
+    started = False
+
+    def connection_changed(self, state: ConnectionState) -> None:
+        if not self.started:
+            return
+        name = "Redis" if state.service == "redis" else "object store"
+        if state.connected:
+            print(f"{name}: connected ({state.detail})", file=sys.stderr, flush=True)
+        else:
+            print(f"{name}: {state.detail}; waiting for it", file=sys.stderr, flush=True)
+
+    def problem(self, message: str) -> None:
+        print(f"memo-desktop worker: {message}", file=sys.stderr, flush=True)
 
 
 def graceful_stop_on_signals() -> threading.Event:
@@ -81,16 +99,6 @@ def graceful_stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     return stop_requested
-
-
-def catch_up_pending_uploads(ctx: AppContext, kinds: list[QueueKind]) -> None:
-    """Memos of this data dir that an outage or crash left without a live upload job are queued again."""
-    if QueueKind.UPLOAD not in kinds:
-        return
-    try:
-        requeue_pending(ctx)
-    except RedisUnavailable as exc:
-        log.warning("pending uploads wait for Redis: %s", exc)
 
 
 def show_job(args: argparse.Namespace) -> int:

@@ -1,8 +1,8 @@
 """`memo-desktop record` and `memo-desktop devices`: recording without the GUI.
 
-`record` first runs the recovery pass (recordings a crash interrupted become memos marked recovered), then
-records until --seconds, Ctrl-C (SIGINT) or SIGTERM; every way of stopping keeps the memo. It prints the memo id,
-its path and the upload job id (or why the memo stayed local).
+`record` first says what the recovery pass found (it runs whenever the library is opened: recordings a crash
+interrupted become memos marked recovered), then records until --seconds, Ctrl-C (SIGINT) or SIGTERM; every way of
+stopping keeps the memo. It prints the memo id, its path and the upload job id (or why the memo stayed local).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import sys
 import threading
 from types import FrameType
 
-from memo_desktop.cli.common import app_context, print_json
+from memo_desktop.cli.common import app_context, print_json, queue_pending_uploads
 from memo_desktop.core.errors import MemoError
 from memo_desktop.core.pipeline import AddResult
 from memo_desktop.core.recorder import Recorder, RecordingResult, list_input_devices
-from memo_desktop.core.recordings import library_hook, recover_into_library
+from memo_desktop.core.recordings import library_hook
 
 _PROGRESS_INTERVAL = 0.25
 
@@ -37,9 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def record(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        for item, added in recover_into_library(ctx):
-            print(f"recovered memo {added.memo.id} ({item.duration:.1f} s, from {item.created:%Y-%m-%d %H:%M}): "
-                  f"{added.message}")
+        for item, memo in ctx.open_library():
+            print(f"recovered memo {memo.id} ({item.duration:.1f} s, from {item.created:%Y-%m-%d %H:%M})")
         added_results: list[AddResult] = []
         recorder = Recorder(ctx.settings, device=args.device, max_seconds=args.seconds,
                             on_finished=library_hook(ctx, added_results))
@@ -54,6 +53,8 @@ def record(args: argparse.Namespace) -> int:
                 print(f"the recording is kept in {recorder.path.parent if recorder.path else ctx.settings.audio_dir}; "
                       "the next recovery pass adds it to the library", file=sys.stderr)
                 raise
+        if ctx.recovered:
+            queue_pending_uploads(ctx)  # the recovered memos too
         return _report(result, added_results[0] if added_results else None)
 
 

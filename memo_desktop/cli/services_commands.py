@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from memo_desktop.cli.common import app_context, print_json
-from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.context import AppContext
+from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.services import ManagedService
 
 

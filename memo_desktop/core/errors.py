@@ -3,13 +3,17 @@
     MemoError                      base; `str(e)` is a message a user understands
     ├── ConfigError                a setting is unknown or has a bad value (names the key)
     ├── ServiceError               an embedded service (redis-server, weed) could not start or answer
-    ├── QueueError                 Redis/RQ problems
-    │   ├── RedisUnavailable       Redis cannot be reached
+    ├── RuntimeClosed              a runtime (or its context) was used after it was stopped
+    ├── QueueError                 Redis/RQ problems (redis-py's errors are translated in core.redis_errors)
+    │   ├── RedisUnavailable       Redis cannot be used now: unreachable or timed out (the work waits locally)
+    │   │   └── RedisRefused       it answers but refuses us: retrying cannot help, the configuration must change
+    │   │       ├── RedisAuthError     wrong password or user, or no permission
+    │   │       └── RedisReadOnly      a read-only replica
     │   ├── PayloadError           a job payload failed validation at enqueue
     │   └── JobNotFound            no job with that id
     ├── StorageError               object store problems
     │   ├── StorageUnavailable     endpoint unreachable
-    │   ├── StorageAuthError       bad credentials or no permission
+    │   ├── StorageAuthError       bad credentials or no permission                    (also PermanentJobError)
     │   └── ObjectNotFound         object or bucket missing
     ├── LibraryError               the memo library (SQLite index, audio files)
     │   ├── MemoNotFound
@@ -21,6 +25,7 @@
     │   ├── CorruptAudio               the object is not audio, or is damaged               (also PermanentJobError)
     │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
     │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
+    ├── DesktopIntegrationError    a desktop entry, icon or metainfo file could not be written or removed
     └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
 
 `PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
@@ -41,11 +46,27 @@ class ServiceError(MemoError):
     pass
 
 
+class RuntimeClosed(MemoError):
+    pass
+
+
 class QueueError(MemoError):
     pass
 
 
 class RedisUnavailable(QueueError):
+    pass
+
+
+class RedisRefused(RedisUnavailable):
+    """Redis answered but will not work with these settings; a process should stop retrying and say so."""
+
+
+class RedisAuthError(RedisRefused):
+    pass
+
+
+class RedisReadOnly(RedisRefused):
     pass
 
 
@@ -62,10 +83,6 @@ class StorageError(MemoError):
 
 
 class StorageUnavailable(StorageError):
-    pass
-
-
-class StorageAuthError(StorageError):
     pass
 
 
@@ -93,12 +110,20 @@ class NoInputDevice(RecorderError):
     pass
 
 
+class DesktopIntegrationError(MemoError):
+    pass
+
+
 class PermanentJobError(MemoError):
     """A job failure that another attempt cannot fix; the worker skips the remaining attempts."""
 
 
 class UnregisteredJobError(PermanentJobError):
     pass
+
+
+class StorageAuthError(StorageError, PermanentJobError):
+    """Retrying with the same credentials cannot succeed."""
 
 
 class ProcessingError(MemoError):

@@ -20,14 +20,16 @@ from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from memo_desktop.core.config import Settings
+from memo_desktop.core.installation import APP_ID
 from memo_desktop.core.playback import AudioPlayer
+from memo_desktop.core.runtime import StartReport
 from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.main_window import MainWindow
 from memo_desktop.ui.memo_library_widget import MemoLibraryWidget
 from memo_desktop.ui.queue_panel_widget import QueuePanelWidget
 from memo_desktop.ui.recorder_widget import RecorderWidget
 from memo_desktop.ui.recording_controller import RecordingController
-from memo_desktop.ui.service_host import ServiceHost, StartupReport
+from memo_desktop.ui.service_host import ServiceHost
 from memo_desktop.ui.settings_dialog import SettingsDialog, store_settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class MemoDesktopApp(QObject):
         return self
 
     # -- slots ----------------------------------------------------------------------------------------------------
-    def _on_host_startup_finished(self, report: StartupReport) -> None:
+    def _on_host_startup_finished(self, report: StartReport) -> None:
         # Everything alive now (modules, widgets, services) lives as long as the app: keep it out of the garbage
         # collector's full passes, which would otherwise stall whichever thread triggers them (measured: ~100 ms
         # over a heap of 125k objects; 0 ms once frozen)
@@ -169,7 +171,7 @@ def run(settings: Settings) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("memo-desktop")
     app.setApplicationDisplayName("Memo Desktop")
-    app.setDesktopFileName("memo-desktop")
+    app.setDesktopFileName(APP_ID)  # the desktop entry's name: how Wayland desktops match the window to it
     desktop = MemoDesktopApp(settings).start()
     _close_on_termination_signals(desktop)
     code = app.exec()

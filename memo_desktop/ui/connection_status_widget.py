@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from memo_desktop.ui import icons
-from memo_desktop.ui.service_host import ConnectionState
+from memo_desktop.core.runtime import ConnectionState
 
 SERVICE_NAMES = {"redis": "Redis", "store": "Object store"}
 

@@ -19,7 +19,7 @@ from memo_desktop.ui.notification_widget import NotificationBarWidget
 from memo_desktop.ui.queue_panel_widget import QueuePanelWidget
 from memo_desktop.ui.recorder_widget import RecorderWidget
 from memo_desktop.ui.recording_controller import RecordingController, RecordingPhase
-from memo_desktop.ui.service_host import ConnectionState
+from memo_desktop.core.runtime import ConnectionState
 
 STATUS_TIMEOUT_MS = 8000
 

@@ -24,7 +24,7 @@ from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.connection_status_widget import ConnectionStatusWidget
 from memo_desktop.ui.queue_models import LISTABLE_STATES, JobTableModel, QueueCountsModel, WorkerTableModel
 from memo_desktop.ui.row_table_view import RowTableView
-from memo_desktop.ui.service_host import ConnectionState
+from memo_desktop.core.runtime import ConnectionState
 
 PAGE_SIZE = 50
 PAGE_RELOAD_DEBOUNCE_MS = 30  # merges a burst of events into one page read, well inside the 250 ms budget

@@ -9,7 +9,7 @@ whether transcription is installed (automatic transcription can only be switched
 from __future__ import annotations
 
 from dataclasses import dataclass
-import redis
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 
 from memo_desktop.core import transcribe
 from memo_desktop.core.config import Settings, save_settings
-from memo_desktop.core.errors import ConfigError, MemoError, ObjectNotFound
+from memo_desktop.core.errors import ConfigError, MemoError
+from memo_desktop.core.redis_errors import check_url
 from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret, secret_location, set_secret
 from memo_desktop.core.storage import ObjectStore, StoreConfig
 from memo_desktop.ui.background import BackgroundRunner, describe_error
@@ -37,15 +38,12 @@ def check_connections(settings: Settings, secret: str | None) -> ConnectionRepor
     """Try the configured Redis and object store (not the embedded ones: those are started by the app)."""
     lines, ok = [], True
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
         try:
-            client.ping()
+            check_url(settings.redis_url)
             lines.append("Redis: connected")
-        except (redis.RedisError, OSError) as exc:
+        except MemoError as exc:  # unreachable, refused credentials, a read-only replica, a malformed URL
             ok = False
-            lines.append(f"Redis: cannot connect: {exc}")
-        finally:
-            client.close()
+            lines.append(str(exc) if str(exc).startswith("Redis") else f"Redis: {exc}")
     else:
         lines.append("Redis: embedded (the app starts its own redis-server)")
     if settings.s3_endpoint:
@@ -56,11 +54,11 @@ def check_connections(settings: Settings, secret: str | None) -> ConnectionRepor
         else:
             store = ObjectStore(StoreConfig.from_settings(settings, secret_key=key))
             try:
-                store.exists(".memo-desktop-connection-test")
-                lines.append(f"Object store: connected, bucket '{settings.s3_bucket}' is there")
-            except ObjectNotFound:
-                lines.append(f"Object store: connected; bucket '{settings.s3_bucket}' does not exist yet "
-                             "(it is created at the first upload)")
+                if store.check():
+                    lines.append(f"Object store: connected, bucket '{settings.s3_bucket}' is there")
+                else:
+                    lines.append(f"Object store: connected; bucket '{settings.s3_bucket}' does not exist yet "
+                                 "(it is created at the first upload)")
             except MemoError as exc:
                 ok = False
                 lines.append(f"Object store: {exc}")

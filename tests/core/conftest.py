@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from memo_desktop.core.context import AppContext
 from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.workers.pool import WorkerPool
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.fixtures import jobs as fixture_jobs
 from tests.fixtures.waiting import wait_until  # noqa: F401 (the tests here import it from this conftest)
 
@@ -96,7 +96,9 @@ def start_pool():
     pools: list[WorkerPool] = []
 
     def start(context: AppContext, **kwargs: Any) -> WorkerPool:
-        pool = context.start_workers(**kwargs)
+        if "kinds" in kwargs:
+            kwargs["kinds"] = tuple(kwargs["kinds"])
+        pool = start_worker_pool(context, WorkerPlan(**kwargs))
         pools.append(pool)
         return pool
 
@@ -121,14 +123,13 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_started(self, timeout: float = 15.0) -> None:
-        """Wait for the banner the worker prints once its pool runs (its signal handlers are set right after)."""
+        """Wait for the banner the worker prints once it runs (its signal handlers are set before it)."""
         def started() -> bool:
             if self.popen.poll() is not None:
                 pytest.fail(f"worker {self.name} exited with {self.popen.returncode}:\n{self.output()}")
             return "memo-desktop worker" in self.output()
 
         wait_until(started, timeout, message=f"worker {self.name} to start")
-        time.sleep(0.2)  # the banner is printed just before the SIGTERM handler is installed
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen.poll() is None:
@@ -139,17 +140,23 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_process(redis_url, tmp_path):
-    """Start `memo-desktop worker` subprocesses; any still running after the test is SIGKILLed and reaped."""
+def worker_process(redis_url, tmp_path, object_store_server):
+    """Start `memo-desktop worker` subprocesses; any still running after the test is SIGKILLed and reaped. They use
+    the session object store as an external endpoint (a worker checks its store at start)."""
+    server, address = object_store_server
+    credentials = server.credentials()
     procs: list[WorkerProcess] = []
 
     def start(name: str, *args: str, url: str | None = None, env: dict[str, str] | None = None,
               data_dir: Path | None = None, embedded_redis: bool = False) -> WorkerProcess:
-        """`url` defaults to the session Redis; `embedded_redis` lets the worker start or reuse its own."""
+        """`url` defaults to the session Redis; `embedded_redis` lets the worker start or reuse its own; `env`
+        overrides the environment (e.g. another MEMO_S3_ENDPOINT)."""
         directory = data_dir or tmp_path / f"worker-{name}"
         directory.mkdir(exist_ok=True)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
         environ.update({"MEMO_JOB_MODULES": JOBS, "MEMO_RATE_LIMIT": "0",
+                        "MEMO_S3_ENDPOINT": address, "MEMO_S3_ACCESS_KEY": credentials.access_key,
+                        "MEMO_S3_SECRET_KEY": credentials.secret_key, "MEMO_S3_REGION": server.region,
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))})
         environ.update(env or {})
         redis_args = [] if embedded_redis else ["--redis-url", url or redis_url]

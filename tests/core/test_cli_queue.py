@@ -13,6 +13,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import QUEUE, REPO, job
 
 RQ = str(Path(sys.executable).parent / "rq")
@@ -28,7 +29,7 @@ def memo(*args: str, env: dict[str, str] | None = None, data_dir: Path) -> subpr
 def _run_jobs(ctx) -> tuple[str, str]:
     done = ctx.jobs.enqueue_function(QUEUE, job("echo"), {"value": "hi"})
     failed = ctx.jobs.enqueue_function(QUEUE, job("fail_permanently"), {})
-    ctx.start_workers(burst=True, concurrency=1).join()
+    start_worker_pool(ctx, WorkerPlan(burst=True, concurrency=1)).join()
     return done, failed
 
 
@@ -41,7 +42,8 @@ def test_health_with_redis_down_says_disconnected_and_fails(data_dir, tmp_path):
         assert data["redis"] == "disconnected"
         assert "nobody-listens.sock" in data["error"]
     text = memo("--redis-url", dead, "health", data_dir=data_dir)
-    assert text.returncode != 0 and text.stdout.startswith("redis: disconnected - Redis unreachable")
+    assert text.returncode != 0 and text.stdout.startswith("redis: disconnected - Redis at unix://")
+    assert "is not reachable" in text.stdout
 
 
 def test_health_counts_each_queue(ctx, redis_url, data_dir):
@@ -85,8 +87,8 @@ def test_unknown_job_is_a_clear_error(redis_url, data_dir):
 def test_job_with_redis_down_is_a_clear_error(data_dir, tmp_path):
     result = memo("--redis-url", f"unix://{tmp_path}/dead.sock", "job", "x", data_dir=data_dir)
     assert result.returncode == 1
-    assert result.stderr.startswith("memo-desktop: error: Redis is not reachable")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"memo-desktop: error: Redis at unix://{tmp_path}/dead.sock is not reachable")
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_stock_rq_reads_the_apps_jobs(ctx, redis_url, redis_conn):

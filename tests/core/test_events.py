@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from memo_desktop.core.jobs.events import EventSubscriber, JobEvent
+from memo_desktop.core.jobs.events import EventHub, EventSubscriber, JobEvent
 from memo_desktop.core.monitor import HealthSnapshot, QueueWatcher
 from tests.core.conftest import QUEUE, job, state_of, wait_until
 
@@ -61,10 +61,11 @@ def test_failure_events_carry_the_reason(make_context, start_pool, redis_conn):
 def test_watcher_hands_on_event_batches_and_fresh_counts(ctx, start_pool, redis_conn):
     snapshots: queue.SimpleQueue[HealthSnapshot] = queue.SimpleQueue()
     batches: list[list[JobEvent]] = []
-    watcher = QueueWatcher(redis_conn, ctx.queue_names(), snapshots.put, batches.append, poll_interval=0.5)
+    hub = EventHub(redis_conn).start()
+    watcher = QueueWatcher(redis_conn, hub, ctx.queue_names(), snapshots.put, batches.append, poll_interval=0.5)
     watcher.start()
     try:
-        assert watcher.wait_subscribed()
+        assert hub.wait_ready()
         ids = [ctx.jobs.enqueue_function(QUEUE, job("echo"), {"value": i}) for i in range(20)]
         start_pool(ctx, concurrency=2)
         wait_until(lambda: all(state_of(ctx.jobs, i) == "completed" for i in ids), 10, message="20 jobs")
@@ -78,6 +79,7 @@ def test_watcher_hands_on_event_batches_and_fresh_counts(ctx, start_pool, redis_
         wait_until(all_counted, 5, message="a snapshot counting 20 completed jobs")
     finally:
         watcher.stop()
+        hub.stop()
     events = [e for batch in batches for e in batch]
     assert sum(e.state == "completed" for e in events) == 20
     assert len(batches) < len(events)  # bursts are handed on together, not one call per event

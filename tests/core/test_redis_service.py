@@ -18,6 +18,7 @@ from memo_desktop.core.context import AppContext
 from memo_desktop.core.services import RedisServer
 from memo_desktop.core.services.managed import pid_alive
 from memo_desktop.core.services.redis_server import MAX_SOCKET_PATH, socket_path
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import JOBS, QUEUE, job, state_of, wait_until
 
 
@@ -114,7 +115,7 @@ def test_queued_jobs_survive_redis_being_killed_and_restarted(short_dir):
         assert ctx.jobs.queue(QUEUE).count == 200
         assert {state_of(ctx.jobs, i) for i in ids} == {"waiting"}
 
-        pool = ctx.start_workers(burst=True, concurrency=2)
+        pool = start_worker_pool(ctx, WorkerPlan(burst=True, concurrency=2))
         pool.join()
         assert {state_of(ctx.jobs, i) for i in ids} == {"completed"}
         assert ctx.jobs.status(ids[-1]).result == {"echo": 199}

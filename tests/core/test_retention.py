@@ -8,7 +8,7 @@ from rq.serializers import JSONSerializer
 
 from memo_desktop.core.errors import JobNotFound
 from memo_desktop.core.monitor import read_health
-from memo_desktop.core.workers.retention import apply_retention
+from memo_desktop.core.queueing.retention import apply_retention
 from tests.core.conftest import QUEUE, job, state_of, wait_until
 
 

@@ -20,8 +20,8 @@ from tests.core.test_events import Collector
 
 def _abandon(ctx, redis_conn, job_id: str) -> None:
     """Take the job as a worker would, then 'die': its heartbeat entry is left to expire (here: already expired)."""
-    ghost = ThreadWorker([QUEUE], connection=redis_conn, limiter=RateLimiter(redis_conn, 0), keep_completed=10,
-                         keep_failed=10, name="ghost")
+    ghost = ThreadWorker([QUEUE], connection=redis_conn, context=ctx, limiter=RateLimiter(redis_conn, 0),
+                         keep_completed=10, keep_failed=10, name="ghost")
     taken, _ = Queue.dequeue_any([ctx.jobs.queue(QUEUE)], None, connection=redis_conn, job_class=RegisteredJob,
                                  serializer=JSONSerializer)
     assert taken.id == job_id

@@ -15,6 +15,7 @@ from rq.serializers import JSONSerializer
 
 from memo_desktop.core.monitor import read_health
 from memo_desktop.core.workers import thread_worker
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import QUEUE, job, read_log, state_of, wait_until
 
 
@@ -170,7 +171,7 @@ def test_a_running_job_is_heartbeated_so_it_is_not_taken_for_abandoned(ctx, star
 
 def test_a_job_still_running_at_shutdown_is_handed_back_and_runs_again(ctx, start_pool, redis_conn):
     job_id = ctx.jobs.enqueue_function(QUEUE, job("sleep"), {"seconds": 1.5, "log": "runs", "tag": "slow"})
-    pool = ctx.start_workers(concurrency=1)
+    pool = start_worker_pool(ctx, WorkerPlan(concurrency=1))
     wait_until(lambda: state_of(ctx.jobs, job_id) == "active", 5, message="the job to start")
 
     assert pool.stop(timeout=0.2) is False  # it could not wait for the job

@@ -8,6 +8,7 @@ import pytest
 
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.library import UploadState
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.fixtures.waiting import wait_until
 
 
@@ -23,7 +24,7 @@ def make_context(s3_settings) -> Iterator[Any]:
         return ctx
 
     def start_workers(ctx: AppContext, **kw: Any):
-        pool = ctx.start_workers(**kw)
+        pool = start_worker_pool(ctx, WorkerPlan(**kw))
         next(pools for c, pools in made if c is ctx).append(pool)
         return pool
 

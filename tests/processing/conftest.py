@@ -24,6 +24,7 @@ from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import Memo, UploadState
 from memo_desktop.core.pipeline import add_memo
 from memo_desktop.core.workers.pool import WorkerPool
+from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.fixtures.audio import write_tone  # noqa: F401 (the tests here import it from this conftest)
 from tests.fixtures.waiting import wait_until
 
@@ -77,7 +78,7 @@ class App:
         self.pool: WorkerPool | None = None
 
     def start_workers(self, *kinds: QueueKind) -> WorkerPool:
-        self.pool = self.ctx.start_workers(kinds or tuple(QueueKind), concurrency=2)
+        self.pool = start_worker_pool(self.ctx, WorkerPlan(kinds or tuple(QueueKind), concurrency=2))
         return self.pool
 
     def add_uploaded(self, path: Path, timeout: float = 30.0) -> Memo:

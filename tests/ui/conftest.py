@@ -1,13 +1,13 @@
 """UI test fixtures: the real app (real Redis, real object store, virtual microphone), offscreen.
 
-`_no_dangling_threads` (autouse, like napari's `_dangling_qthreads`) fails a test that leaves a QThread running,
-a QThreadPool task active, or any Python thread (daemon or not) alive: the app must stop everything it starts.
+`_no_dangling_threads` (autouse, like napari's `_dangling_qthreads`) fails a test that leaves a QThread running or
+a QThreadPool task active; the root conftest fails one that leaves any Python thread (daemon or not) alive: the app
+must stop everything it starts.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 import weakref
 from pathlib import Path
@@ -19,22 +19,19 @@ import soundfile
 from PySide6.QtCore import QThread, QThreadPool
 
 from memo_desktop.core.config import Settings
+from tests.fixtures.threads import THREAD_GRACE_SECONDS
 from tests.fixtures.virtual_mic import VirtualMic, virtual_mic_session  # noqa: F401  (session fixture)
 
 STARTUP_TIMEOUT_MS = 20_000
 SHUTDOWN_TIMEOUT_MS = 30_000
-THREAD_GRACE_SECONDS = 3.0
 
 
-def live_threads(started: set[threading.Thread], qthreads: weakref.WeakSet, pools: weakref.WeakSet,
-                 grace: float = THREAD_GRACE_SECONDS) -> list[str]:
-    """What is still running among the threads, QThreads and pools created since `started` was taken."""
+def qt_work_left(qthreads: weakref.WeakSet, pools: weakref.WeakSet, grace: float = THREAD_GRACE_SECONDS) -> list[str]:
+    """What is still running among the QThreads and Qt thread pools started during a test (Python threads are the
+    root conftest's check)."""
     deadline = time.monotonic() + grace
     while True:
-        # _DummyThread: a Qt pool thread that Python code once asked about; it is covered by the pool check
-        leaked = [f"thread {t.name}" for t in threading.enumerate() if t not in started and t.is_alive()
-                  and not isinstance(t, threading._DummyThread)]
-        leaked += [f"QThread {q.objectName() or q!r}" for q in list(qthreads) if _qthread_running(q)]
+        leaked = [f"QThread {q.objectName() or q!r}" for q in list(qthreads) if _qthread_running(q)]
         leaked += [f"QThreadPool with {p.activeThreadCount()} active task(s)" for p in list(pools)
                    if _pool_active(p)]
         if not leaked or time.monotonic() > deadline:
@@ -58,7 +55,6 @@ def _pool_active(pool: QThreadPool) -> bool:
 
 @pytest.fixture(autouse=True)
 def _no_dangling_threads(monkeypatch) -> Iterator[None]:
-    before = set(threading.enumerate())
     qthreads: weakref.WeakSet = weakref.WeakSet()
     pools: weakref.WeakSet = weakref.WeakSet()
     pools.add(QThreadPool.globalInstance())
@@ -76,7 +72,7 @@ def _no_dangling_threads(monkeypatch) -> Iterator[None]:
     monkeypatch.setattr(QThread, "start", thread_start)
     monkeypatch.setattr(QThreadPool, "start", pool_start)
     yield
-    leaked = live_threads(before, qthreads, pools)
+    leaked = qt_work_left(qthreads, pools)
     assert not leaked, f"the test left these running: {leaked}"
 
 

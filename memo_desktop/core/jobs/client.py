@@ -1,16 +1,15 @@
 """The queue client: enqueue validated jobs, read their status, and manage queues (retry, remove, pause).
 
-Used by the CLI, the GUI (from worker threads, never the GUI thread) and the pipeline. Connection problems surface
-as `RedisUnavailable` with a message a user understands.
+Used by the CLI, the GUI (from worker threads, never the GUI thread) and the pipeline. Redis problems surface as
+the app's errors (`RedisUnavailable`, `RedisAuthError`, ...; see `core.redis_errors`).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, Mapping
 
 import redis
 from rq import Queue
@@ -20,14 +19,15 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from memo_desktop.core.config import Settings
-from memo_desktop.core.errors import JobNotFound, PayloadError, RedisUnavailable
+from memo_desktop.core.errors import JobNotFound, PayloadError
 from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.contract import (JobOptions, QueueKind, job_id_for, kind_of_queue, queue_name,
                                              validate_payload)
 from memo_desktop.core.jobs.progress import PROGRESS_KEY
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
-from memo_desktop.core.workers.retention import apply_retention
+from memo_desktop.core.redis_errors import translate_redis_errors
+from memo_desktop.core.queueing.retention import apply_retention
 
 PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
 MAX_ATTEMPTS_KEY = "maxAttempts"  # job.meta: attempts in total (rq keeps only the retries left)
@@ -39,23 +39,6 @@ TASKS = {
     QueueKind.PROCESS: "memo_desktop.core.jobs.tasks.process_file",
     QueueKind.DELETE: "memo_desktop.core.jobs.tasks.delete_file",
 }
-
-T = TypeVar("T")
-
-
-def translate_redis_errors(func: Callable[..., T]) -> Callable[..., T]:
-    """Turn redis-py connection errors into RedisUnavailable, once, at the boundary."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return func(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise RedisUnavailable(f"Redis is not reachable ({exc}); the work stays queued locally") from None
-        except redis.AuthenticationError:
-            raise RedisUnavailable("Redis refused the password (check MEMO_REDIS_URL)") from None
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -174,6 +157,12 @@ class JobQueue:
         if job is None:
             raise JobNotFound(f"no job with id '{job_id}' (it may have been removed by retention)")
         return job
+
+    @translate_redis_errors
+    def is_live(self, job_id: str) -> bool:
+        """Is the job waiting, running or scheduled (so enqueueing the same work again would duplicate it)?"""
+        job = self._fetch(job_id)
+        return job is not None and job.get_status(refresh=False) in LIVE_STATUSES
 
     @translate_redis_errors
     def status(self, job_id: str) -> JobStatusInfo:

@@ -3,19 +3,24 @@
 rq resolves a job's function (and its callbacks) by importing a dotted path stored in Redis. `RegisteredJob`
 resolves functions through this registry instead, refuses everything else with `UnregisteredJobError` (a permanent
 failure: it lands in failed at once, with the reason), and never runs callbacks or webhooks named by a job.
+
+A job function is called as `func(context, payload)`: `context` is what the worker pool running the job was given
+(its AppContext: settings, Redis, library, object store). There is no process-wide context, so two pools in one
+process (the old and the new one around a settings change) never mix.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from typing import Any, Callable
 
 from rq.job import Job
 
-from memo_desktop.core.errors import ConfigError, UnregisteredJobError
+from memo_desktop.core.errors import ConfigError, MemoError, UnregisteredJobError
 
-JobFunction = Callable[[dict], Any]
+JobFunction = Callable[[Any, dict], Any]  # (the pool's context, the payload) -> a JSON result
 
 _functions: dict[str, JobFunction] = {}
 _lock = threading.Lock()
@@ -29,7 +34,7 @@ def job_name(func: JobFunction) -> str:
 
 
 def register(func: JobFunction) -> JobFunction:
-    """Decorator: allow workers to run `func` (called with the job's payload dict)."""
+    """Decorator: allow workers to run `func` (called with the pool's context and the job's payload dict)."""
     with _lock:
         _functions[job_name(func)] = func
     return func
@@ -63,10 +68,15 @@ class RegisteredJob(Job):
     # set on the running instance when a stopping pool gave the job back to its queue: the thread still running
     # it must not write progress or an outcome any more
     handed_back = False
+    # set on the running instance by the worker that runs it: what the job function receives
+    context: Any = None
 
     @property
-    def func(self) -> JobFunction:
-        return resolve(self.func_name)
+    def func(self) -> Callable[..., Any]:
+        func = resolve(self.func_name)
+        if self.context is None:
+            raise MemoError(f"job {self.id} has no context: job functions run only in a worker pool")
+        return functools.partial(func, self.context)
 
     @property
     def success_callback(self) -> None:

@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, JobQueue, JobStatusInfo, kind_of_queue_safe
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.redis_errors import REDIS_FAILURES, describe, translate
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
             waiting, active, scheduled, completed, failed = raw[i * 5:(i + 1) * 5]
             queues[name] = QueueCounts(waiting, active, scheduled, completed, failed, name in paused)
         workers = read_workers(connection) if with_workers else ()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        return HealthSnapshot(False, error=f"Redis unreachable: {exc}", taken_at=time.time())
+    except REDIS_FAILURES as exc:
+        return HealthSnapshot(False, error=str(translate(exc, describe(connection))), taken_at=time.time())
     return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time())
 
 

@@ -1,8 +1,8 @@
 """A thread that keeps a UI up to date: job events as they happen, and counts after every burst of events.
 
-Events arrive on the subscriber thread and are queued; the watcher thread hands them on in batches (one call per
-burst, not one per event) and re-reads the counts at most every `min_interval` s, or every `poll_interval` s when
-nothing happens (to notice other machines' activity and Redis coming back). Callbacks run on the watcher thread:
+Events arrive from the process's EventHub (on its thread) and are queued; the watcher thread hands them on in
+batches (one call per burst, not one per event) and re-reads the counts at most every `min_interval` s, or every
+`poll_interval` s when nothing happens (to notice other machines' activity and Redis coming back). Callbacks run on the watcher thread:
 a UI forwards them to its own thread (Qt signals carrying these immutable values).
 """
 
@@ -16,18 +16,20 @@ from typing import Callable
 
 import redis
 
-from memo_desktop.core.jobs.events import EventSubscriber, JobEvent
+from memo_desktop.core.jobs.events import EventHub, JobEvent
 from memo_desktop.core.monitor.snapshot import HealthSnapshot, read_health
+from memo_desktop.core.threads import join_thread
 
 log = logging.getLogger(__name__)
 
 
 class QueueWatcher:
-    def __init__(self, connection: redis.Redis, local_queue_names: list[str],
+    def __init__(self, connection: redis.Redis, hub: EventHub, local_queue_names: list[str],
                  on_snapshot: Callable[[HealthSnapshot], None],
                  on_events: Callable[[list[JobEvent]], None] | None = None,
                  poll_interval: float = 2.0, min_interval: float = 0.1) -> None:
         self._connection = connection
+        self._hub = hub
         self._local_names = local_queue_names
         self._on_snapshot = on_snapshot
         self._on_events = on_events or (lambda events: None)
@@ -35,27 +37,25 @@ class QueueWatcher:
         self._min_interval = min_interval
         self._inbox: queue_module.SimpleQueue[JobEvent | None] = queue_module.SimpleQueue()
         self._stop = threading.Event()
-        self._subscriber = EventSubscriber(connection, self._inbox.put, name="queue-watcher-events")
-        self._thread = threading.Thread(target=self.run, name="queue-watcher", daemon=True)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> QueueWatcher:
-        self._subscriber.start()
+        self._unsubscribe = self._hub.subscribe(self._inbox.put)
+        self._thread = threading.Thread(target=self.run, name="queue-watcher", daemon=True)
         self._thread.start()
         return self
-
-    def wait_subscribed(self, timeout: float = 5.0) -> bool:
-        return self._subscriber.wait_ready(timeout)
 
     def refresh(self) -> None:
         """Ask for a fresh snapshot soon (after a user action)."""
         self._inbox.put(None)
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 3.0) -> bool:
         self._stop.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self._inbox.put(None)
-        self._subscriber.stop(timeout)
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        return join_thread(self._thread, timeout)
 
     def run(self) -> None:
         last_snapshot = 0.0

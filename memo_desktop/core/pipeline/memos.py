@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import LibraryError, PayloadError, RedisUnavailable
-from memo_desktop.core.jobs.client import LIVE_STATUSES
+from memo_desktop.core.errors import LibraryError, PayloadError, RedisRefused, RedisUnavailable
 from memo_desktop.core.jobs.contract import OPERATIONS, QueueKind
 from memo_desktop.core.library import Memo, UploadState
 from memo_desktop.core.library.audio_file import file_sha256
@@ -45,7 +44,8 @@ def queue_upload(ctx: AppContext, memo: Memo) -> AddResult:
         job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device))
     except RedisUnavailable as exc:
         memo = ctx.library.set_upload_state(memo.id, UploadState.LOCAL, error=str(exc))
-        return AddResult(memo, None, f"kept local ({exc}); the upload is queued when Redis is reachable again")
+        when = "once the setting is fixed" if isinstance(exc, RedisRefused) else "when Redis is reachable again"
+        return AddResult(memo, None, f"kept local ({exc}); the upload is queued {when}")
     memo = ctx.library.set_upload_state(memo.id, UploadState.QUEUED, job_id=job_id)
     return AddResult(memo, job_id, f"upload queued as job {job_id}")
 
@@ -73,10 +73,15 @@ def import_or_requeue(ctx: AppContext, path: Path | str, memo_id: str | None, ti
 
 
 def requeue_pending(ctx: AppContext) -> list[str]:
-    """Queue every memo that needs uploading and has no live job (after a crash, a restart or a Redis outage)."""
+    """Queue every memo that needs uploading and has no live job (after a crash, a restart or a Redis outage).
+
+    With automatic upload off, a memo nobody asked to upload (`local`) stays local; one that was queued is queued
+    again."""
     job_ids = []
     for memo in ctx.library.memos_needing_upload():
-        if memo.job_id and _job_is_live(ctx, memo.job_id):
+        if memo.upload_state is UploadState.LOCAL and not ctx.settings.auto_upload:
+            continue
+        if memo.job_id and ctx.jobs.is_live(memo.job_id):
             continue
         result = queue_upload(ctx, memo)
         if result.job_id is None:
@@ -85,11 +90,6 @@ def requeue_pending(ctx: AppContext) -> list[str]:
     if job_ids:
         log.info("re-queued %d pending upload(s)", len(job_ids))
     return job_ids
-
-
-def _job_is_live(ctx: AppContext, job_id: str) -> bool:
-    job = ctx.jobs._fetch(job_id)
-    return job is not None and job.get_status(refresh=False) in LIVE_STATUSES
 
 
 def delete_memo(ctx: AppContext, memo_id: str) -> str | None:

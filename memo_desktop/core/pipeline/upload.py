@@ -9,7 +9,7 @@ from typing import Any
 from rq import get_current_job
 
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import LibraryError, PermanentJobError, StorageAuthError, StorageError
+from memo_desktop.core.errors import LibraryError, PermanentJobError, StorageError
 from memo_desktop.core.jobs.progress import ProgressReporter
 from memo_desktop.core.library import UploadState
 from memo_desktop.core.library.audio_file import file_sha256
@@ -40,9 +40,6 @@ def run_upload(ctx: AppContext, payload: dict[str, Any], progress: ProgressRepor
         if not store.has_object(key, payload["size"], payload["sha256"]):
             _upload_verified(store, path, key, payload, progress)
         url = store.presigned_url(key)
-    except StorageAuthError as exc:
-        library.set_upload_state(memo_id, UploadState.FAILED, error=str(exc))
-        raise PermanentJobError(str(exc)) from None  # retrying with the same credentials cannot succeed
     except (StorageError, PermanentJobError, OSError) as exc:
         final = isinstance(exc, PermanentJobError) or _is_last_attempt()
         state = UploadState.FAILED if final else UploadState.QUEUED

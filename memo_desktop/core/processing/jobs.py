@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import (CorruptAudio, ObjectNotFound, PermanentJobError, SourceMissing,
-                                      StorageAuthError)
+from memo_desktop.core.errors import CorruptAudio, ObjectNotFound, SourceMissing
 from memo_desktop.core.processing import analyze, compress, transcribe
 from memo_desktop.core.processing.request import ProcessRequest, Report, StageProgress
 from memo_desktop.core.processing.workspace import job_workspace
@@ -48,8 +47,6 @@ def run_process(ctx: AppContext, payload: Mapping[str, Any], progress: Report) -
             source = download_source(ctx, request.source_key, workspace)
             progress(DOWNLOADED)
             details = operation.run(source, workspace, StageProgress(progress, DOWNLOADED, 100.0))
-    except StorageAuthError as exc:
-        raise PermanentJobError(str(exc)) from None  # the same credentials will be rejected on every attempt
     except CorruptAudio as exc:
         raise CorruptAudio(f"memo {request.memo_id}: {exc}") from None  # the file name alone may not say which memo
     progress(100.0)

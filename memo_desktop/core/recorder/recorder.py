@@ -1,6 +1,6 @@
 """Recorder: PortAudio callback -> bounded block ring -> writer thread -> crash-safe WAV.
 
-Threads (DESIGN.md, threading model):
+Threads:
 - the PortAudio callback copies each block into the ring, updates the level and counts; it takes no lock, does no
   I/O and never waits. Everything it shares is a plain attribute (one writer each, atomic under the GIL).
 - the writer thread, owned by the Recorder, drains the ring to the file a few times a second, watches for the

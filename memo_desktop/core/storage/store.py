@@ -178,6 +178,12 @@ class ObjectStore:
                           sha256=metadata.get(f"x-amz-meta-{SHA256_METADATA}", ""),
                           last_modified=st.last_modified.timestamp() if st.last_modified else 0.0)
 
+    def check(self) -> bool:
+        """Does the store answer these credentials? True if the bucket exists (False: it is made at first upload).
+        StorageUnavailable when it cannot be reached, StorageAuthError when it refuses the credentials."""
+        with translated(self._endpoint, f"reach bucket '{self.bucket}'"):
+            return self._client.bucket_exists(self.bucket)
+
     def exists(self, key: str) -> bool:
         try:
             self.stat(key)

@@ -1,7 +1,8 @@
 """N thread workers plus one scheduler thread, in the GUI process or a headless `memo-desktop worker`.
 
-Stopping is graceful and bounded: workers finish their current job; a job still running when the timeout ends is
-handed back to its queue (it runs again elsewhere or at next start; the attempt is not counted twice).
+Every job the pool runs receives the pool's own context (`context`, an AppContext): two pools in one process never
+share one. Stopping is graceful and bounded: workers finish their current job; a job still running when the timeout
+ends is handed back to its queue (it runs again elsewhere or at next start; the attempt is not counted twice).
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import redis
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from memo_desktop.core.config import Settings
 from memo_desktop.core.jobs import events
-from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState
+from memo_desktop.core.redis_errors import REDIS_FAILURES, translate
+from memo_desktop.core.threads import join_threads
+from memo_desktop.core.workers.gate import DependencyGate
 from memo_desktop.core.workers.rate_limit import RateLimiter
 from memo_desktop.core.workers.scheduler import Scheduler, SchedulerThread
 from memo_desktop.core.workers.thread_worker import ThreadWorker
+
+if TYPE_CHECKING:
+    from memo_desktop.core.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +42,22 @@ class WorkerInfo:
 
 
 class WorkerPool:
-    def __init__(self, connection: redis.Redis, settings: Settings, queue_names: list[str], *,
-                 concurrency: int | None = None, name: str | None = None, burst: bool = False) -> None:
-        self.connection = connection
+    def __init__(self, context: AppContext, queue_names: list[str], *, concurrency: int | None = None,
+                 name: str | None = None, burst: bool = False, gate: DependencyGate | None = None) -> None:
+        settings = context.settings
+        self.context = context
+        self.connection = connection = context.redis
         self.settings = settings
         self.queue_names = list(queue_names)
         self.concurrency = concurrency or settings.concurrency
         self.name = name or f"memo-{settings.device}-{uuid.uuid4().hex[:6]}"
         self.burst = burst
+        self.gate = gate or DependencyGate()
         self._limiter = RateLimiter(connection, settings.rate_limit)
         self._workers: list[ThreadWorker] = []
         self._threads: list[threading.Thread] = []
         self._scheduler = SchedulerThread(Scheduler(connection, self.queue_names, f"{self.name}.scheduler"),
-                                          on_tick=self._revive_dead_workers)
+                                          on_tick=self._revive_dead_workers, name=f"{self.name}.scheduler")
         self._stopping = False
         self._lock = threading.Lock()
         self._serial = 0
@@ -67,9 +75,10 @@ class WorkerPool:
     def _start_worker(self, slot: int) -> None:
         with self._lock:
             self._serial += 1
-            worker = ThreadWorker(self.queue_names, connection=self.connection, limiter=self._limiter,
-                                  keep_completed=self.settings.keep_completed, keep_failed=self.settings.keep_failed,
-                                  name=f"{self.name}.{slot}.{self._serial}")
+            worker = ThreadWorker(self.queue_names, connection=self.connection, context=self.context,
+                                  limiter=self._limiter, keep_completed=self.settings.keep_completed,
+                                  keep_failed=self.settings.keep_failed, name=f"{self.name}.{slot}.{self._serial}",
+                                  gate=self.gate)
             thread = threading.Thread(target=self._run_worker, args=(worker,), name=worker.name, daemon=True)
             if slot < len(self._workers):
                 self._workers[slot], self._threads[slot] = worker, thread
@@ -81,9 +90,9 @@ class WorkerPool:
     def _run_worker(self, worker: ThreadWorker) -> None:
         try:
             worker.work(burst=self.burst, logging_level="WARNING")
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except REDIS_FAILURES as exc:
             if not worker.abandoned:
-                log.warning("worker %s lost Redis (%s); the pool restarts it", worker.name, exc)
+                log.info("worker %s stopped: %s; the pool restarts it", worker.name, translate(exc))
 
     def _revive_dead_workers(self) -> None:
         """A worker whose loop ended on an error (Redis went away at a bad moment) is replaced; one stopped on
@@ -96,7 +105,7 @@ class WorkerPool:
                 log.warning("worker %s stopped unexpectedly; starting a replacement", thread.name)
                 try:
                     self._start_worker(slot)
-                except (redis.ConnectionError, redis.TimeoutError):
+                except REDIS_FAILURES:
                     return  # Redis still down: try again next tick
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -110,7 +119,13 @@ class WorkerPool:
         self._scheduler.stop()
         still_busy = [w for w, t in zip(self._workers, self._threads) if t.is_alive()]
         for worker in still_busy:
-            self._hand_back(worker)
+            try:
+                self._hand_back(worker)
+            except REDIS_FAILURES as exc:  # the job is then retried when its heartbeat expires
+                log.warning("could not hand job %s back: %s", worker.current_job_id, translate(exc))
+        # a handed-back job's thread may still be in its job: it ends when the job does (nothing it does is
+        # recorded); wait a little so a short job's thread is gone too, and say which ones are not
+        join_threads([t for w, t in zip(self._workers, self._threads) if w in still_busy], 1.0)
         return not still_busy
 
     def join(self) -> None:
@@ -119,6 +134,13 @@ class WorkerPool:
             thread.join()
         if not self.burst:
             self._scheduler.stop()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for every worker to end; True if they have (burst mode: drained)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.alive
 
     # -- state ----------------------------------------------------------------------------------------------------------
     @property
@@ -135,7 +157,7 @@ class WorkerPool:
         if job_id is None:
             return
         worker.abandon_current_job()
-        job = JobQueue(self.connection, self.settings)._fetch(job_id)
+        job = self.context.jobs._fetch(job_id)
         if job is None or job.get_status(refresh=True) != JobStatus.STARTED:
             return
         log.warning("job %s did not finish before shutdown; handing it back to %s", job_id, job.origin)
@@ -147,7 +169,6 @@ class WorkerPool:
                     pipe.zrem(registry.key, entry)
             job.meta["attempts"] = max(0, int(job.meta.get("attempts", 1)) - 1)
             job.save_meta()
-            JobQueue(self.connection, self.settings).queue(job.origin)._enqueue_job(job, pipeline=pipe,
-                                                                                   at_front=True)
+            self.context.jobs.queue(job.origin)._enqueue_job(job, pipeline=pipe, at_front=True)
             pipe.execute()
         events.publish(self.connection, job_id, job.origin, JobState.WAITING)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable
 
 import redis
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -22,6 +23,8 @@ from rq.utils import current_timestamp
 from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
+from memo_desktop.core.redis_errors import REDIS_FAILURES
+from memo_desktop.core.threads import join_thread
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class Scheduler:
         try:
             self._rq.release_locks()
             self._rq.register_death()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except REDIS_FAILURES as exc:
             log.warning("scheduler: could not release its locks (%s); they expire by themselves", exc)
 
     def _shorten_lock_leases(self) -> None:
@@ -104,26 +107,28 @@ class Scheduler:
 class SchedulerThread:
     """Runs `Scheduler.tick()` every second until stopped; survives Redis outages."""
 
-    def __init__(self, scheduler: Scheduler, on_tick: "callable | None" = None) -> None:
+    def __init__(self, scheduler: Scheduler, on_tick: Callable[[], None] | None = None,
+                 name: str = "rq-scheduler") -> None:
         self.scheduler = scheduler
         self._on_tick = on_tick
+        self._name = name
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="rq-scheduler", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=self._name, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 3.0) -> bool:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        return join_thread(self._thread, timeout)
 
     def run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.scheduler.tick()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("scheduler: Redis unreachable (%s)", exc)
+            except REDIS_FAILURES as exc:  # the runtime's supervisor reports the outage; ticks resume after it
+                log.debug("scheduler: Redis unreachable (%s)", exc)
             if self._on_tick is not None:
                 self._on_tick()
             self._stop.wait(TICK_SECONDS)

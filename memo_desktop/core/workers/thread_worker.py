@@ -1,6 +1,6 @@
 """An rq worker that runs safely in a non-main thread of a GUI or service process.
 
-What the stock SimpleWorker does that a thread must not (see FIELD-NOTES, "RQ"):
+What the stock SimpleWorker does that a thread must not (each measured on rq 3.0):
 - installs SIGINT/SIGTERM handlers (only the main thread may)            -> not installed
 - times jobs out with SIGALRM                                             -> TimerDeathPenalty
 - blocks ~400 s in BLMOVE without looking at its stop flag                -> 1 s dequeue polls
@@ -9,7 +9,9 @@ What the stock SimpleWorker does that a thread must not (see FIELD-NOTES, "RQ"):
                                                                              busy, so a dead worker's job is
                                                                              picked up within a minute
 It also adds what the origin design has and rq lacks: a Redis-wide rate limit, paused queues, count-based
-retention, job events and an attempt counter; and it skips remaining attempts for permanent errors.
+retention, job events and an attempt counter; and it skips remaining attempts for permanent errors. Each job gets
+the context of the pool running it (`RegisteredJob.context`), and no job is taken while the pool's dependency gate
+is closed (the object store is down: waiting costs no attempts).
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
-from memo_desktop.core.workers import retention
+from memo_desktop.core.queueing import retention
+from memo_desktop.core.redis_errors import REDIS_FAILURES
+from memo_desktop.core.threads import join_thread
+from memo_desktop.core.workers.gate import DependencyGate
 from memo_desktop.core.workers.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -51,10 +56,12 @@ class ThreadWorker(SimpleWorker):
     death_penalty_class = TimerDeathPenalty
     job_class = RegisteredJob
 
-    def __init__(self, queues: list[str], *, connection: redis.Redis, limiter: RateLimiter,
-                 keep_completed: int, keep_failed: int, name: str) -> None:
+    def __init__(self, queues: list[str], *, connection: redis.Redis, context: Any, limiter: RateLimiter,
+                 keep_completed: int, keep_failed: int, name: str, gate: DependencyGate | None = None) -> None:
         super().__init__(queues, name=name, connection=connection, serializer=JSONSerializer,
                          job_class=RegisteredJob, worker_ttl=60)
+        self.context = context  # what every job this worker runs receives
+        self._gate = gate or DependencyGate()
         self._limiter = limiter
         self._keep = (keep_completed, keep_failed)
         self._stop_event = threading.Event()
@@ -92,13 +99,14 @@ class ThreadWorker(SimpleWorker):
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
         self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
                                                        exception_handler=self._pubsub_exception_handler)
+        self.pubsub_thread.name = f"{self.name}-commands"
 
     def unsubscribe(self) -> None:
         """rq closes the pubsub connection from this thread while its pubsub thread may still be reading it (EBADF
         in that thread); here the pubsub thread is told to stop and closes its own connection within one poll."""
         if self.pubsub_thread is not None:
             self.pubsub_thread.stop()
-            self.pubsub_thread.join(timeout=PUBSUB_POLL_SECONDS + 1)
+            join_thread(self.pubsub_thread, PUBSUB_POLL_SECONDS + 1)
 
     def handle_payload(self, message: Any) -> None:
         """rq's pubsub commands, made thread-safe: `shutdown` stops this worker (rq would SIGINT the process)."""
@@ -124,6 +132,11 @@ class ThreadWorker(SimpleWorker):
                     self.heartbeat()
                 if self.should_run_maintenance_tasks:
                     self.run_maintenance_tasks()
+                if not self._gate.is_open():
+                    if burst:
+                        return None
+                    self._gate.wait_open(self._stop_event, POLL_SECONDS)
+                    continue
                 queues = self._unpaused_queues()
                 if not queues:
                     if burst:
@@ -145,8 +158,9 @@ class ThreadWorker(SimpleWorker):
                     return None
             except DequeueTimeout:
                 self._limiter.release(token)
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("worker %s: Redis unreachable (%s); retrying in %.1f s", self.name, exc, backoff)
+            except REDIS_FAILURES as exc:
+                # the process's supervisor says so once; each worker only backs off
+                log.debug("worker %s: Redis unreachable (%s); retrying in %.1f s", self.name, exc, backoff)
                 self._stop_event.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
         return None
@@ -187,6 +201,7 @@ class ThreadWorker(SimpleWorker):
         return HEARTBEAT_TTL
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        job.context = self.context
         self.current_job_id = job.id
         execution = self.prepare_execution(job)
         self._start_heartbeats()
@@ -238,6 +253,7 @@ class ThreadWorker(SimpleWorker):
             return
         if isinstance(exc_info[1], PermanentJobError):
             job.retries_left = 0  # another attempt cannot fix it: fail now, with the reason
+        self._gate.report(exc_info[1])  # e.g. the object store went down: stop taking jobs until it is back
         super()._finalize_failure(job, queue, execution, exc_info)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
@@ -272,7 +288,7 @@ class ThreadWorker(SimpleWorker):
                         continue
                     try:
                         self.maintain_heartbeats(*current)
-                    except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    except REDIS_FAILURES as exc:
                         log.warning("worker %s: heartbeat for job %s failed: %s", self.name, current[0].id, exc)
 
         self._beater = threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True)
@@ -280,6 +296,5 @@ class ThreadWorker(SimpleWorker):
 
     def teardown(self) -> None:
         self._stop_beats.set()
-        if self._beater is not None:
-            self._beater.join(timeout=HEARTBEAT_SECONDS)
+        join_thread(self._beater, HEARTBEAT_SECONDS)
         super().teardown()
