@@ -66,8 +66,9 @@ def details_html(memo: Memo) -> str:
     facts = [f"Upload: {memo.upload_state.value}"]
     facts += analysis_lines(memo.analysis) or ["Not analyzed yet"]
     facts += [f"Compressed: {line}" for line in variant_lines(memo.variants)]
-    if memo.transcript_language:
-        facts.append(f"Transcript language: {language_text(memo)}")
+    language = language_text(memo)
+    if language:
+        facts.append(f"Transcript language: {language}")
     return (f"<h3>{html.escape(memo.title)}</h3>"
             + "<p>" + "<br>".join(html.escape(line) for line in facts) + "</p>")
 
@@ -115,9 +116,9 @@ class MemoDetailsWidget(QWidget):
         self.segments.itemActivated.connect(self._on_segments_item_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view, 2)
+        layout.addWidget(self.view, 1)
         layout.addWidget(self.transcript_label)
-        layout.addWidget(self.segments, 3)
+        layout.addWidget(self.segments, 2)
         self._render()
 
     # -- public ---------------------------------------------------------------------------------------------------

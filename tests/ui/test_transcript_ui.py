@@ -57,7 +57,7 @@ def test_clicking_a_segment_plays_from_there_and_the_played_segment_is_highlight
     transcript = details.transcript
     assert details.text().splitlines()[-1].startswith("[0:")  # segments, one per line, with their times
     memo = widget.selected_memos()[0]
-    assert memo.transcript_language == "en"
+    assert memo.transcript_language == "en" and "Transcript language: en" in details.text()
     assert widget.model.index(widget.model.row_of(memo.id), widget.model.TRANSCRIPT).data() == "en"
 
     target = doctor_segment(transcript)
