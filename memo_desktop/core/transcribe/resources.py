@@ -7,9 +7,12 @@ cross-attention cache per beam: tiny.en +320 MiB at 2, +512 at 4, +739 at 8). So
 per core, at most 8, and no more than fits an eighth of the machine's memory.
 
 Transcriptions in one process share the model and take turns: each already uses every core. Measured with 5 jobs
-of 65 s on 2 cores: taking turns 25.0 s of audio per second (1.12x one job alone, whose download and uploads
-overlap the next one's decoding) and +339 MiB; all 5 at once 21.7 s/s and +430 MiB. `TranscriptionSlots` lets
-`cores // threads` run at once (1 on 2 cores); the others wait their turn before reading any audio.
+of 65 s on 2 cores, all 5 at once against taking turns: the same CPU time (13.4-14.0 s either way: CTranslate2
+queues concurrent calls on its one model replica, so nothing thrashes) and wall times within the machine's noise
+(12.5-15.9 s both); memory +220-360 MiB both. Turns are kept because they bound what a waiting job holds: nothing
+(a transcription reads its audio only once it has its turn), where each concurrent one holds its 10 min piece,
+its features and its VAD state (~60-80 MB, computed), and because jobs then finish one after the other instead of
+all at the end. `TranscriptionSlots` lets `cores // threads` run at once (1 on 2 cores).
 """
 
 from __future__ import annotations
