@@ -4,7 +4,8 @@ finds them (the XDG data dir: `$XDG_DATA_HOME`, else `~/.local/share`), and remo
     install(data_home=None, command=None) -> [paths written]
     uninstall(data_home=None) -> [paths removed]
 
-The files come from the package's `resources/` (the same in a wheel and in the bundle). The desktop entry's `Exec`
+The files come from the package's `resources/` (a link to the repository's top-level `resources/`, followed when
+the wheel and the bundle are built, so they ship the same files). The desktop entry's `Exec`
 and `TryExec` are rewritten to start this very installation (`installation.launch_command()`), quoted as the
 Desktop Entry Specification asks. No Qt here: `memo-desktop install-desktop` runs on machines without a display.
 """
