@@ -17,7 +17,8 @@ fi
 
 want=("${runtime_pkgs[@]}")
 extras="transcribe"
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); extras="transcribe,dev"; fi
+# the tests transcribe German with the multilingual base model too
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); extras="transcribe,model-base,dev"; fi
 
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

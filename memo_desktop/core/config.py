@@ -69,10 +69,12 @@ class Settings:
     # processing
     auto_analyze: bool = True
     auto_transcribe: bool = False
-    transcribe_model: str = ""
-    transcribe_language: str = "en"
+    transcribe_model: str = "tiny.en"  # tiny.en (bundled), base, small, or a model directory; "" means tiny.en
+    transcribe_language: str = "auto"  # a language code, or auto: English for *.en models, else detected per memo
+    transcribe_pipeline: str = "batched"  # batched (VAD + batched decoding) or plain (sequential, for comparison)
+    transcribe_batch_size: int = 0  # 0: chosen for this machine (see core.transcribe.resources)
     transcribe_beam_size: int = 5
-    transcribe_threads: int = 0
+    transcribe_threads: int = 0  # 0: one per core
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -117,8 +119,12 @@ class Settings:
 _FIELDS = {f.name: f for f in fields(Settings)}
 _POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "sample_rate", "channels", "job_timeout"}
 _NON_NEGATIVE = {"backoff", "rate_limit", "s3_timeout", "presign_expiry", "max_record_seconds", "opus_bitrate",
-                 "transcribe_threads"}
-_CHOICES = {"compress_format": ("flac", "opus")}
+                 "transcribe_threads", "transcribe_batch_size"}
+_CHOICES = {"compress_format": ("flac", "opus"), "transcribe_pipeline": ("batched", "plain")}
+AUTO_LANGUAGE = "auto"
+# Whisper's language codes are two letters, or three for a few (haw, yue); the list itself is checked where
+# faster-whisper is installed (the engine), since it is an optional extra.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -136,8 +142,31 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"setting 'redis_url' must start with redis://, rediss:// or unix://, got {s.redis_url!r}")
     if s.s3_endpoint and not re.match(r"^(https?://)?[A-Za-z0-9.\-\[\]:]+(:\d+)?/?$", s.s3_endpoint):
         raise ConfigError(f"setting 's3_endpoint' must be host:port or http(s)://host:port, got {s.s3_endpoint!r}")
+    _validate_transcription(s)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", s.device):
         raise ConfigError(f"setting 'device' may hold only letters, digits, '.', '_' and '-', got {s.device!r}")
+
+
+def _validate_transcription(s: Settings) -> None:
+    language = s.transcribe_language.strip()
+    if language not in ("", AUTO_LANGUAGE) and not _LANGUAGE_CODE.fullmatch(language):
+        raise ConfigError(f"setting 'transcribe_language' must be 'auto' or a language code such as en or de, "
+                          f"got {s.transcribe_language!r}")
+    if language not in ("", AUTO_LANGUAGE, "en") and english_only_model_name(s.transcribe_model):
+        raise ConfigError(f"setting 'transcribe_language' is {language!r}, but the model "
+                          f"{s.transcribe_model.strip() or 'tiny.en'!r} understands only English: set "
+                          "'transcribe_model' to base (install memo-desktop[model-base]) or to a multilingual model "
+                          "directory, or 'transcribe_language' to auto or en")
+    if s.transcribe_batch_size > 64:
+        raise ConfigError(f"setting 'transcribe_batch_size' must be 0 (chosen for this machine) to 64, got "
+                          f"{s.transcribe_batch_size!r}")
+
+
+def english_only_model_name(model: str) -> bool:
+    """Whisper's English-only models are named `*.en` (tiny.en, base.en...), as a name or a directory's name; an
+    empty setting means the bundled tiny.en."""
+    name = Path(model.strip()).name if model.strip() else "tiny.en"
+    return name.endswith(".en")
 
 
 def _coerce(name: str, raw: Any, source: str) -> Any:

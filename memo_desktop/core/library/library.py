@@ -29,7 +29,8 @@ BUSY_TIMEOUT = 5.0
 # Explicit columns in a fixed order: rows are unpacked by position (sqlite3.Row lookups by name cost a third of
 # a 5,000-memo listing).
 _COLUMNS = ("id", "title", "created_at", "duration", "audio_file", "size", "mime_type", "sha256", "upload_state",
-            "upload_error", "object_key", "job_id", "recovered", "transcript", "analysis", "updated_at")
+            "upload_error", "object_key", "job_id", "recovered", "transcript", "transcript_language",
+            "transcript_language_probability", "analysis", "updated_at")
 _SELECT = f"""
     SELECT {', '.join('m.' + c for c in _COLUMNS)},
            (SELECT json_group_array(json_object('format', v.format, 'file', v.file,
@@ -163,8 +164,11 @@ class Library:
             changes["job_id"] = job_id
         return self._update(memo_id, **changes)
 
-    def set_transcript(self, memo_id: str, text: str) -> Memo:
-        return self._update(memo_id, transcript=text)
+    def set_transcript(self, memo_id: str, text: str, language: str = "",
+                       language_probability: float | None = None) -> Memo:
+        """The transcript's plain text (searched by `list`), its language and how sure its detection was."""
+        return self._update(memo_id, transcript=text, transcript_language=language,
+                            transcript_language_probability=language_probability)
 
     def set_analysis(self, memo_id: str, analysis: Mapping[str, Any]) -> Memo:
         """Store a JSON object (results of the `analyze` job); replaces the previous one."""
@@ -265,7 +269,8 @@ class Library:
 
     def _memo(self, row: tuple) -> Memo:
         (memo_id, title, created_at, duration, audio_file, size, mime_type, sha256, upload_state, upload_error,
-         object_key, job_id, recovered, transcript, analysis, updated_at, variants_json) = row
+         object_key, job_id, recovered, transcript, transcript_language, transcript_language_probability, analysis,
+         updated_at, variants_json) = row
         return Memo(
             id=memo_id,
             title=title,
@@ -281,6 +286,8 @@ class Library:
             job_id=job_id,
             recovered=bool(recovered),
             transcript=transcript,
+            transcript_language=transcript_language,
+            transcript_language_probability=transcript_language_probability,
             analysis={} if analysis == "{}" else json.loads(analysis),
             variants=() if variants_json == "[]" else self._variants(variants_json),
             updated_at=updated_at,

@@ -55,6 +55,8 @@ class Memo:
     job_id: str = ""
     recovered: bool = False  # repaired after a crash of the recorder
     transcript: str = ""
+    transcript_language: str = ""  # e.g. "en", "de"; "" before a transcript exists
+    transcript_language_probability: float | None = None  # how sure the detection was; None when it was given
     analysis: dict[str, Any] = field(default_factory=dict, hash=False)  # JSON object; treat as read-only
     variants: tuple[Variant, ...] = ()
     updated_at: float = 0.0
@@ -88,6 +90,8 @@ class Memo:
             "jobId": self.job_id,
             "recovered": self.recovered,
             "transcript": self.transcript,
+            "transcriptLanguage": self.transcript_language,
+            "transcriptLanguageProbability": self.transcript_language_probability,
             "analysis": self.analysis,
             "variants": [v.as_dict() for v in self.variants],
             "updatedAt": self.updated_at,

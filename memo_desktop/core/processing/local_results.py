@@ -62,4 +62,4 @@ def save_transcript(library: Library, memo: Memo, transcript: Transcript) -> Mem
     make_private_dir(library.audio_dir)
     for fmt, path in transcript_paths(library, memo.id).items():
         atomic_write_text(path, render(transcript, fmt))
-    return library.set_transcript(memo.id, transcript.text)
+    return library.set_transcript(memo.id, transcript.text, transcript.language, transcript.language_probability)
