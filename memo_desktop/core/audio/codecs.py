@@ -1,7 +1,7 @@
 """Compressed copies of a recording: FLAC (lossless) or Ogg/Opus (small, lossy), encoded while streaming.
 
 Every write to the encoder is at most MAX_FRAMES_PER_WRITE frames: libsndfile's Ogg encoders crash the whole process
-on one huge write (FIELD-NOTES: a single write of >= ~2.4 M frames to Ogg/Vorbis segfaults).
+on one huge write (measured: a single write of >= ~2.4 M frames to Ogg/Vorbis segfaults libsndfile 1.2.2).
 
 Opus takes only 8, 12, 16, 24 and 48 kHz: other rates are converted to the next higher of those (44.1 kHz ->
 48 kHz, 22.05 kHz -> 24 kHz; above 48 kHz -> 48 kHz) by `resample.StreamResampler`.
