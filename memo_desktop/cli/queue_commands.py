@@ -51,8 +51,9 @@ def run_worker(args: argparse.Namespace) -> int:
                        requeue_local=owns_memos, collect_results=owns_memos, needs_store=True,
                        wait_for_redis=not args.burst,
                        redis_parts=(schedule_ticker_part,) if owns_memos else ())  # its library's schedules
-    runtime = Runtime(settings_from_args(args, **extra), plan, _WorkerListener())
-    runtime.start()
+    listener = _WorkerListener()
+    runtime = Runtime(settings_from_args(args, **extra), plan, listener)
+    report = runtime.start()  # a refusal, or anything down in burst mode: one line (main) and exit 1
     try:
         pool = runtime.pool
         if pool is not None:
@@ -60,6 +61,9 @@ def run_worker(args: argparse.Namespace) -> int:
                   flush=True)
         else:
             print("memo-desktop worker: waiting for Redis (the workers start when it answers)", flush=True)
+        for problem in report.problems:  # what it waits for, said once; later changes are the listener's
+            print(f"memo-desktop worker: {problem}; waiting for it", file=sys.stderr, flush=True)
+        listener.started = True
         runtime.wait(stop_requested)
     finally:
         finished = runtime.stop(worker_timeout=runtime.settings.job_timeout)
@@ -69,9 +73,14 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 class _WorkerListener(RuntimeListener):
-    """One line on stderr per change of a service's state (never one per retry), for a journal or a terminal."""
+    """One line on stderr per change of a service's state once running (never one per retry), for a journal or a
+    terminal. What start found is said by `run_worker` itself (or is the one error line of a failed start)."""
+
+    started = False
 
     def connection_changed(self, state: ConnectionState) -> None:
+        if not self.started:
+            return
         name = "Redis" if state.service == "redis" else "object store"
         if state.connected:
             print(f"{name}: connected ({state.detail})", file=sys.stderr, flush=True)

@@ -26,6 +26,7 @@
     │   ├── CorruptAudio               the object is not audio, or is damaged               (also PermanentJobError)
     │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
     │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
+    ├── DesktopIntegrationError    a desktop entry, icon or metainfo file could not be written or removed
     └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
 
 `PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
@@ -111,6 +112,10 @@ class RecorderError(MemoError):
 
 
 class NoInputDevice(RecorderError):
+    pass
+
+
+class DesktopIntegrationError(MemoError):
     pass
 
 

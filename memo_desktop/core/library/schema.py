@@ -44,7 +44,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (memo_id, format)
     );
     """,
-    # 2: whether a memo's audio file is on this machine (a schedule may purge the local copy of an uploaded memo;
+    # 2: the transcript's language, as detected (or given), and how sure the detection was (NULL: not detected)
+    """
+    ALTER TABLE memos ADD COLUMN transcript_language TEXT NOT NULL DEFAULT '';
+    ALTER TABLE memos ADD COLUMN transcript_language_probability REAL
+    """,
+    # 3: whether a memo's audio file is on this machine (a schedule may purge the local copy of an uploaded memo;
     #    playing it fetches it back from the object store)
     """
     ALTER TABLE memos ADD COLUMN audio_local INTEGER NOT NULL DEFAULT 1
