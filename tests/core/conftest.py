@@ -139,11 +139,16 @@ class WorkerProcess:
         wait_until(started, timeout, message=f"worker {self.name} to start")
 
     def wait_taking_jobs(self, timeout: float = 30.0) -> None:
-        """Wait until the worker takes jobs: started, and its object store answers (until then the pool's gate keeps
-        every job waiting; an embedded store can take seconds to start on a busy machine)."""
+        """Wait until the worker takes jobs: started, and its object store answered (until it does, the pool's gate
+        keeps every job waiting). Start checks the store before the banner; if it was not answering then, the
+        worker says so, and says again when it connects."""
         self.wait_started(timeout)
-        wait_until(lambda: "object store: connected" in self.output(), timeout,
-                   message=f"worker {self.name}'s object store")
+
+        def store_up() -> bool:
+            out = self.output()
+            return "object store: connected" in out or not ("Object store" in out or "object store" in out)
+
+        wait_until(store_up, timeout, message=f"worker {self.name}'s object store")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen.poll() is None:

@@ -24,8 +24,9 @@ def test_a_schema_1_library_is_migrated_in_place(tmp_path):
     memo = library.get("old-memo")
     assert memo.title == "Before the update" and memo.transcript == "hello there"
     assert memo.transcript_language == "" and memo.transcript_language_probability is None
+    assert memo.audio_local  # step 3: an older library's audio is all on this machine
     with sqlite3.connect(db) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
     updated = library.set_transcript("old-memo", "guten tag", "de", 0.68)
     assert (updated.transcript_language, updated.transcript_language_probability) == ("de", 0.68)
