@@ -244,3 +244,18 @@ def test_schedule_cli(ctx, redis_url, data_dir, tmp_path):
 def test_schedules_belong_to_their_device(ctx, redis_conn):
     ScheduleStore(redis_conn, "laptop").add("a", "* * * * *", "requeue-local")
     assert ScheduleStore(redis_conn, ctx.settings.device).schedules()[0] == []
+
+
+def test_an_unreadable_schedule_is_skipped_and_a_failing_action_is_recorded(ctx, store, monkeypatch, caplog):
+    store.add("good", "* * * * *", "requeue-local")
+    ctx.redis.hset(store.key, "broken", b"{not json")
+    assert [s.name for s in store.schedules()[0]] == ["good"]
+    assert "schedule 'broken' on device" in caplog.text
+
+    def explode(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("memo_desktop.core.pipeline.scheduled_actions.requeue_pending", explode)
+    run = run_schedule(ctx, store.get("good"), "manual", None)
+    assert run.errors == ("unexpected error: KeyError: 'a bug'",)
+    assert store.runs("good")[0].errors == run.errors

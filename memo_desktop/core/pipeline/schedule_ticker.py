@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Callable
 
+from croniter import CroniterError
+
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError
 from memo_desktop.core.pipeline.scheduled_actions import run_schedule
@@ -62,13 +64,15 @@ class ScheduleTicker:
         """Run what is due now; returns the seconds until the next tick (at most `reload_seconds`)."""
         now = self._clock()
         schedules, ticks = self._store.schedules()
+        upcoming = now + self._reload
         for schedule in schedules:
             if self._stop.is_set():
                 break
-            self._run_if_due(schedule, ticks.get(schedule.name), now)
-        if not schedules:
-            return self._reload
-        upcoming = min(s.cron.next_after(now) for s in schedules)
+            try:
+                self._run_if_due(schedule, ticks.get(schedule.name), now)
+                upcoming = min(upcoming, schedule.cron.next_after(now))
+            except CroniterError as exc:  # validated when added; one that still cannot be iterated is skipped
+                log.warning("schedule %s: %s", schedule.name, exc)
         return max(MIN_SLEEP, min(self._reload, upcoming - self._clock()))
 
     def _run_if_due(self, schedule: Schedule, last_tick: float | None, now: float) -> None:

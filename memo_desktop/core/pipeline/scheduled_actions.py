@@ -54,6 +54,9 @@ def run_schedule(ctx: AppContext, schedule: Schedule, trigger: str, tick: float 
         run_action(ctx, schedule.action, outcome, should_stop)
     except MemoError as exc:  # e.g. Redis went away midway: what was done is recorded with the reason it stopped
         outcome.errors.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in an action is logged and recorded; the ticker goes on
+        log.exception("schedule %s: its action failed", schedule.name)
+        outcome.errors.append(f"unexpected error: {type(exc).__name__}: {exc}")
     run = ScheduleRun(schedule.name, str(schedule.action), trigger, tick, started, time.time(),
                       f"{socket.gethostname()}:{os.getpid()}", tuple(outcome.enqueued[:ScheduleRun.MAX_IDS]),
                       len(outcome.enqueued), len(outcome.purged), outcome.skipped, tuple(outcome.errors[:100]))

@@ -21,6 +21,7 @@ Redis layout, per device:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ import redis
 
 from memo_desktop.core.errors import PayloadError, ScheduleNotFound
 from memo_desktop.core.queueing.cron import CronSchedule
+
+log = logging.getLogger(__name__)
 
 RUNS_KEPT = 50
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -226,8 +229,14 @@ class ScheduleStore:
             pipe.hgetall(self.key)
             pipe.hgetall(self.ticks_key)
             raw, ticks = pipe.execute()
-        found = sorted((Schedule.from_json(v) for v in raw.values()), key=lambda s: s.name)
-        return found, {k.decode(): float(v) for k, v in ticks.items()}
+        found = []
+        for name, value in raw.items():
+            try:
+                found.append(Schedule.from_json(value))
+            except (ValueError, KeyError, TypeError, PayloadError) as exc:  # written by another version, or by hand
+                log.warning("schedule %r on device %s is unreadable and is skipped: %s", name.decode(), self.device,
+                            exc)
+        return sorted(found, key=lambda s: s.name), {k.decode(): float(v) for k, v in ticks.items()}
 
     def claim(self, name: str, tick: float) -> bool:
         """Claim `tick` of a schedule: True for exactly one caller, however many ask."""
