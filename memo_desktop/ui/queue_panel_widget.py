@@ -195,8 +195,10 @@ class QueuePanelWidget(PanelSectionWidget):
         self.users_model.set_snapshot(snapshot)
         self.workers_model.set_snapshot(snapshot)
         self.dead_letters.apply_snapshot(snapshot)
-        self.tabs.setTabText(1, f"Dead letters ({sum(snapshot.dead_letters.values())})" if snapshot.connected
-                             and any(snapshot.dead_letters.values()) else "Dead letters")
+        dead = sum(snapshot.dead_letters.values()) if snapshot.connected else 0
+        title = f"Dead letters ({dead})" if dead else "Dead letters"
+        if self.tabs.tabText(1) != title:  # a new title lays the tab bar out again: only when it changes
+            self.tabs.setTabText(1, title)
         if not snapshot.connected:
             return
         names = list(snapshot.by_base)
