@@ -25,6 +25,9 @@
     │   ├── CorruptAudio               the object is not audio, or is damaged               (also PermanentJobError)
     │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
     │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
+    ├── WebhookError               webhooks (core.webhooks)
+    │   ├── WebhookNotFound        no webhook with that id
+    │   └── DeliveryFailed         an endpoint did not take a delivery (unreachable, timed out, not 2xx)
     └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
 
 `PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
@@ -106,6 +109,18 @@ class RecorderError(MemoError):
 
 
 class NoInputDevice(RecorderError):
+    pass
+
+
+class WebhookError(MemoError):
+    pass
+
+
+class WebhookNotFound(WebhookError):
+    pass
+
+
+class DeliveryFailed(WebhookError):
     pass
 
 

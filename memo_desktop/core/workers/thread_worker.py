@@ -37,6 +37,7 @@ from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
+from memo_desktop.core import outcomes
 from memo_desktop.core.queueing import retention
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
@@ -257,8 +258,8 @@ class ThreadWorker(SimpleWorker):
         super()._finalize_failure(job, queue, execution, exc_info)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
-        """Go idle, heartbeat, publish the outcome and apply retention, in one round trip (two for a failure: its
-        reason is read)."""
+        """Go idle, heartbeat, record the duration and outcome, publish it and apply retention, in one round trip
+        (two for a failure: its reason is read)."""
         status = job.get_status(refresh=False)  # set by rq as it stored the outcome; the job may be trimmed already
         state = state_from_rq(status)
         error = ""
@@ -270,6 +271,7 @@ class ThreadWorker(SimpleWorker):
             self.set_state(WorkerStatus.IDLE, pipeline=pipe)
             self.heartbeat(pipeline=pipe)
             retention.restamp(pipe, job, status)
+            outcomes.record(pipe, job, queue.name, status)  # the cluster's duration histogram and failure rate
             events.publish(self.connection, job.id, queue.name, state, progress, error, pipeline=pipe)
             retention.trim(pipe, queue.name, *self._keep)
             pipe.execute()
