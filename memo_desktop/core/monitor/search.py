@@ -23,7 +23,8 @@ from memo_desktop.core.monitor.snapshot import (HealthSnapshot, JobRow, TitleLoo
                                                 rows_for)
 from memo_desktop.core.redis_errors import translate_redis_errors
 
-LISTABLE_STATES = (JobState.WAITING, JobState.ACTIVE, JobState.SCHEDULED, JobState.FAILED, JobState.COMPLETED)
+# in the order a dashboard lists them: what runs now, what waits, what needs a look, what is done
+LISTABLE_STATES = (JobState.ACTIVE, JobState.WAITING, JobState.SCHEDULED, JobState.FAILED, JobState.COMPLETED)
 SCAN_LIMIT = 5000  # newest jobs per (queue, state) a search looks at
 BATCH = 500
 
@@ -44,8 +45,8 @@ def _count(snapshot: HealthSnapshot, queue: str, state: JobState) -> int:
 
 def page_jobs(jobs: JobQueue, snapshot: HealthSnapshot, queues: Sequence[str], states: Sequence[JobState],
               offset: int, limit: int, titles: TitleLookup | None = None) -> JobPage:
-    """One page over several lists, in order (queue by queue, state by state), read by range."""
-    sources = [(q, s, _count(snapshot, q, s)) for q in queues for s in states]
+    """One page over several lists, in order (state by state, queue by queue), read by range."""
+    sources = [(q, s, _count(snapshot, q, s)) for s in states for q in queues]
     total = sum(count for _, _, count in sources)
     ids: list[str] = []
     skip, want = offset, limit
@@ -88,8 +89,8 @@ def search_jobs(jobs: JobQueue, queues: Sequence[str], states: Sequence[JobState
     needle = query.strip().lower()
     matches: list[JobRow] = []
     scanned, truncated = 0, False
-    for queue in queues:
-        for state in states:
+    for state in states:
+        for queue in queues:
             ids = job_ids_page(jobs.connection, queue, state, 0, SCAN_LIMIT + 1)
             truncated |= len(ids) > SCAN_LIMIT
             ids = ids[:SCAN_LIMIT]
