@@ -196,7 +196,11 @@
         reloadNeeded ||= (!filter.queue || filter.queue === event.queue) && (!filter.state || filter.state === event.state);
         continue;
       }
-      row.querySelector(".state").textContent = event.state;
+      const stateCell = row.querySelector(".state");
+      if (stateCell.textContent !== event.state) {
+        stateCell.textContent = event.state;
+        row.querySelector(".actions").replaceWith(jobActions({ jobId: event.jobId, state: event.state }));
+      }
       const progress = event.state === "completed" ? 100 : event.progress;
       row.querySelector("progress").value = progress;
       row.querySelector(".progress span").textContent = progress + "%";
