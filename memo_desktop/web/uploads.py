@@ -30,6 +30,10 @@ FIELD_LIMIT = 64 * 1024  # bytes of a text field (memoId, title)
 UPLOAD_DIR = "uploads"
 
 
+def too_large(limit: int) -> str:
+    return f"the file is larger than the upload limit of {limit} bytes (setting 'upload_max_bytes')"
+
+
 class UploadRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -88,8 +92,7 @@ class FormReader:
         if self._sink is not None:
             self.size += end - start
             if self.size > self.limit:
-                raise UploadRefused(413, f"the file is larger than the upload limit of {self.limit} bytes "
-                                         "(setting 'upload_max_bytes')")
+                raise UploadRefused(413, too_large(self.limit))
             self._sink.write(data[start:end])
             return
         self._text += data[start:end]
@@ -131,8 +134,7 @@ async def upload(request: Request) -> JSONResponse:
         return _refusal(400, "send multipart/form-data with a 'file' part")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.upload_max_bytes + FIELD_LIMIT:
-        return _refusal(413, f"the upload is larger than the limit of {settings.upload_max_bytes} bytes "
-                             "(setting 'upload_max_bytes')")
+        return _refusal(413, too_large(settings.upload_max_bytes))
     reader = FormReader(settings.data_dir / UPLOAD_DIR, settings.upload_max_bytes)
     parser = MultipartParser(params[b"boundary"], reader.callbacks())
     try:
