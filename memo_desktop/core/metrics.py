@@ -5,7 +5,8 @@ Names follow rq-exporter (its Grafana dashboard works): `rq_jobs{queue,status}`,
 `rq_workers_success_total`, `rq_workers_failed_total`, `rq_workers_working_time_total{name,queues}`; and our own:
 `memo_desktop_job_duration_seconds{queue,operation}` (histogram, fed by every worker: `core.outcomes`),
 `memo_desktop_dead_letter_jobs{queue}`, `memo_desktop_webhook_deliveries_total{result}`,
-`memo_desktop_alert_active{alert}`, `memo_desktop_redis_up`.
+`memo_desktop_alert_active{alert}`, `memo_desktop_queue_workers{queue}` (for "no worker on a queue with waiting
+jobs"), `memo_desktop_redis_up`.
 
 A scrape costs one pipelined round trip for the counts (LLEN/ZCARD, never a registry scan), one for the histogram,
 alerts and deliveries, and one per worker (rq's worker hashes): flat in the number of jobs.
@@ -107,7 +108,7 @@ class MetricsCollector(Collector):
         for queue, count in sorted(self._dead_letters(connection, queues).items()):
             dead.add_metric([queue], count)
         yield dead
-        yield from _workers(connection)
+        yield from _workers(connection, queues)
 
 
 def _histogram(raw: Mapping[bytes, bytes]) -> HistogramMetricFamily:
@@ -127,19 +128,27 @@ def _histogram(raw: Mapping[bytes, bytes]) -> HistogramMetricFamily:
     return family
 
 
-def _workers(connection: redis.Redis) -> Iterator[Metric]:
+def _workers(connection: redis.Redis, queues: list[str]) -> Iterator[Metric]:
     state = GaugeMetricFamily("rq_workers", "RQ workers", labels=["name", "state", "queues"])
     success = CounterMetricFamily("rq_workers_success", "Jobs a worker completed", labels=["name", "queues"])
     failed = CounterMetricFamily("rq_workers_failed", "Jobs a worker failed", labels=["name", "queues"])
     working = CounterMetricFamily("rq_workers_working_time", "Seconds a worker spent on jobs",
                                   labels=["name", "queues"])
+    serving = GaugeMetricFamily("memo_desktop_queue_workers", "Workers listening on each queue (0: nobody takes "
+                                "its jobs)", labels=["queue"])
+    per_queue = dict.fromkeys(queues, 0)
     for worker in Worker.all(connection=connection, serializer=JSONSerializer):
-        queues = ",".join(worker.queue_names())
-        state.add_metric([worker.name, str(worker.get_state()), queues], 1)
-        success.add_metric([worker.name, queues], worker.successful_job_count or 0)
-        failed.add_metric([worker.name, queues], worker.failed_job_count or 0)
-        working.add_metric([worker.name, queues], float(worker.total_working_time or 0))
-    yield from (state, success, failed, working)
+        names = worker.queue_names()
+        queues_label = ",".join(names)
+        state.add_metric([worker.name, str(worker.get_state()), queues_label], 1)
+        success.add_metric([worker.name, queues_label], worker.successful_job_count or 0)
+        failed.add_metric([worker.name, queues_label], worker.failed_job_count or 0)
+        working.add_metric([worker.name, queues_label], float(worker.total_working_time or 0))
+        for name in names:
+            per_queue[name] = per_queue.get(name, 0) + 1
+    for name, count in sorted(per_queue.items()):
+        serving.add_metric([name], count)
+    yield from (state, success, failed, working, serving)
 
 
 def metrics_registry(connection: redis.Redis, local_queue_names: list[str]) -> CollectorRegistry:
