@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 runtime_pkgs=(libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core python3-venv)
-test_pkgs=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils espeak-ng sox xvfb xauth redis-server)
+# chromium: the browser Playwright drives (never its own download); prometheus: a real scraper and promtool
+test_pkgs=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils espeak-ng sox xvfb xauth redis-server chromium
+  prometheus)
 
 want=("${runtime_pkgs[@]}")
 extras="transcribe"

@@ -49,8 +49,9 @@ def main() -> None:
         runtime.start()
         try:
             jobs = runtime.context.jobs
+            # alert events only: nothing in this script fires one, so nothing is sent off this machine
             WebhookRegistry(runtime.context.redis, settings).add("https://hooks.example.org/memo",
-                                                                 ["job.completed", "job.failed"])
+                                                                 ["alert.failure_rate", "alert.resolved"])
             for title in TITLES[:3]:
                 jobs.enqueue_function("file-process", f"{JOBS}.echo", {"operation": "analyze"}, title=title)
             jobs.enqueue_function("file-process", f"{JOBS}.fail", {"message": "CorruptAudio: not a WAV file"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memo_desktop.cli.common import app_context, print_json, settings_from_args
+from memo_desktop.cli.common import app_context, print_json, print_listing, settings_from_args
 from memo_desktop.cli.queue_commands import _WorkerListener, graceful_stop_on_signals
 from memo_desktop.core.errors import ConfigError
 from memo_desktop.core.runtime import Runtime, RuntimePlan
@@ -94,15 +94,8 @@ def add_webhook(args: argparse.Namespace) -> int:
 def list_webhooks(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
         hooks = _registry(ctx).list()
-    if args.json:
-        print_json([hook.as_dict() for hook in hooks])
-        return 0
-    for hook in hooks:
-        data = hook.as_dict()
-        print(f"{hook.id}  {data['url']}  {','.join(hook.events)}  home {hook.home}")
-    if not hooks:
-        print("no webhooks")
-    return 0
+    return print_listing(args.json, hooks, lambda hook: hook.as_dict(), lambda hook: (
+        f"{hook.id}  {hook.as_dict()['url']}  {','.join(hook.events)}  home {hook.home}"), "no webhooks")
 
 
 def remove_webhook(args: argparse.Namespace) -> int:
