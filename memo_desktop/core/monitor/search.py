@@ -2,8 +2,9 @@
 
 Without a query a page is read by range from each (queue, state) list in turn, using the counts to skip whole lists:
 its cost does not grow with the number of jobs. With a query the search is a **bounded scan**: the newest
-`SCAN_LIMIT` jobs of each listed (queue, state) are read in pipelined batches (the job hashes, plus the latest
-result of failed jobs for their error) and matched in Python, case-insensitively. Retention keeps histories short
+`SCAN_LIMIT` jobs of each listed (queue, state) are read in pipelined batches (each job's meta and data fields,
+plus the latest result of failed jobs for their error) and matched in Python, case-insensitively; full rows are
+read only for the page shown. Retention keeps histories short
 (100 completed / 500 failed per queue by default), so the scan normally covers everything; when it does not, the
 answer says `truncated` and how many jobs were looked at. Measured in `bench/bench_web.py`.
 """
@@ -13,14 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import zlib
+
+from rq.exceptions import DeserializationError
+from rq.job import Job
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from memo_desktop.core.jobs.client import JobQueue, job_status, last_line
-from memo_desktop.core.jobs.registry import RegisteredJob
+from memo_desktop.core.jobs.client import TITLE_KEY, JobQueue, last_line
 from memo_desktop.core.jobs.states import JobState
-from memo_desktop.core.monitor.snapshot import (HealthSnapshot, JobRow, TitleLookup, job_ids_page, memo_id_of,
-                                                rows_for)
+from memo_desktop.core.monitor.snapshot import HealthSnapshot, JobRow, TitleLookup, job_ids_page, memo_id_of, rows_for
 from memo_desktop.core.redis_errors import translate_redis_errors
 
 # in the order a dashboard lists them: what runs now, what waits, what needs a look, what is done
@@ -87,7 +90,7 @@ def search_jobs(jobs: JobQueue, queues: Sequence[str], states: Sequence[JobState
                 limit: int, titles: TitleLookup | None = None) -> JobPage:
     """Jobs whose id, memo id, title or error contains `query` (case-insensitive), newest first per list."""
     needle = query.strip().lower()
-    matches: list[JobRow] = []
+    matches: list[str] = []
     scanned, truncated = 0, False
     for state in states:
         for queue in queues:
@@ -97,18 +100,39 @@ def search_jobs(jobs: JobQueue, queues: Sequence[str], states: Sequence[JobState
             scanned += len(ids)
             for start in range(0, len(ids), BATCH):
                 matches += _matching(jobs, ids[start:start + BATCH], state, needle, titles)
-    return JobPage(tuple(matches[offset:offset + limit]), len(matches), offset, scanned, truncated)
+    page = rows_for(jobs, matches[offset:offset + limit], titles)  # full rows only for the page shown
+    return JobPage(tuple(page), len(matches), offset, scanned, truncated)
 
 
 @translate_redis_errors
-def _matching(jobs: JobQueue, ids: list[str], state: JobState, needle: str,
-              titles: TitleLookup | None) -> list[JobRow]:
-    found = RegisteredJob.fetch_many(ids, connection=jobs.connection, serializer=JSONSerializer)
-    present = [job for job in found if job is not None]
-    errors = _errors_of_failed(jobs, [j.id for j in present]) if state is JobState.FAILED else {}
-    infos = [job_status(job, with_result=False, error=errors.get(job.id)) for job in present]
-    known = titles(memo_id_of(info.payload) for info in infos) if titles is not None else {}
-    rows = [JobRow.from_status(info, known) for info in infos]
-    return [row for row in rows
-            if needle in row.job_id.lower() or needle in row.title.lower() or needle in row.error.lower()
-            or needle in row.memo_id.lower()]
+def _matching(jobs: JobQueue, ids: list[str], state: JobState, needle: str, titles: TitleLookup | None) -> list[str]:
+    """The ids among `ids` that match, reading only what is matched: each job's meta (its title) and data (its
+    payload, for the memo id), not the whole hash (a full read of 500 jobs costs ~10x more to parse)."""
+    with jobs.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.hmget(Job.key_for(job_id), "meta", "data")
+        raw = pipe.execute()
+    errors = _errors_of_failed(jobs, ids) if state is JobState.FAILED else {}
+    briefs = [(job_id, *_brief(jobs, job_id, meta, data)) for job_id, (meta, data) in zip(ids, raw)
+              if data is not None]
+    known = titles(memo_id for _, _, memo_id in briefs) if titles is not None else {}
+    return [job_id for job_id, title, memo_id in briefs
+            if any(needle in text.lower() for text in (job_id, title, memo_id, known.get(memo_id, ""),
+                                                       errors.get(job_id, "")))]
+
+
+def _brief(jobs: JobQueue, job_id: str, meta: bytes | None, data: bytes) -> tuple[str, str]:
+    """(title stored at enqueue, memo id) of a job, through rq's own deserialization of its data."""
+    job = Job(job_id, connection=jobs.connection, serializer=JSONSerializer)
+    try:
+        job.data = zlib.decompress(data)
+    except zlib.error:  # rq's fallback too: data stored uncompressed
+        job.data = data
+    try:
+        kwargs = job.kwargs
+        stored = JSONSerializer.loads(meta) if meta else {}
+    except (DeserializationError, ValueError):
+        return "", ""
+    payload = kwargs.get("payload", {}) if isinstance(kwargs, dict) else {}
+    title = stored.get(TITLE_KEY, "") if isinstance(stored, dict) else ""
+    return str(title or ""), memo_id_of(payload if isinstance(payload, dict) else {})
