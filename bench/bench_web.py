@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--uploads", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
@@ -219,28 +220,6 @@ def main() -> None:
                   f"p50 {percentile(latencies, 50) * 1e3:.1f} ms, p95 {percentile(latencies, 95) * 1e3:.1f} ms, "
                   f"max {max(latencies) * 1e3:.1f} ms")
 
-            fast = Receiver()
-            receivers.append(fast)
-            WebhookRegistry(ctx.redis, ctx.settings).add(fast.url, ["job.completed"])
-            time.sleep(2.1)  # dispatchers re-read webhooks every 2 s
-            lat = delivery_latency(runtime, fast, 50)
-            print(f"\nwebhook delivery after its job ended, {len(lat)} deliveries (target p95 < 1 s): "
-                  f"p50 {percentile(lat, 50) * 1e3:.0f} ms, p95 {percentile(lat, 95) * 1e3:.0f} ms")
-            for hook in WebhookRegistry(ctx.redis, ctx.settings).list():
-                WebhookRegistry(ctx.redis, ctx.settings).remove(hook.id)
-
-            files = [write_memo(Path(tmp) / f"memo-{i:03d}.wav", 1.0, i) for i in range(args.uploads)]
-            time.sleep(2.1)
-            plain = drain_rate(runtime, client, files, "plain")
-            slow = Receiver(delay=5.0)
-            receivers.append(slow)
-            WebhookRegistry(ctx.redis, ctx.settings).add(slow.url, ["job.completed"])
-            time.sleep(2.1)
-            with_slow = drain_rate(runtime, client, files, "slow")
-            print(f"\nupload drain rate, {args.uploads} x 1 MB through /api/files/upload-async "
-                  f"(target >= 0.95x): no webhook {plain:.1f}/s; 5 s-slow webhook endpoint {with_slow:.1f}/s "
-                  f"= {with_slow / plain:.2f}x")
-
             print("\n/metrics and the first page of /queue (median of 20; targets < 50 ms and < 300 ms, flat):")
             costs = {}
             for total in (100, args.history):
@@ -253,6 +232,34 @@ def main() -> None:
             search = timed_get(client, f"/api/queue/jobs?q=zzz-no-match&queue={QUEUE}&state=completed", runs=5)
             print(f"  a search with no match over {args.history} completed jobs (bounded scan of the newest 5,000): "
                   f"{search * 1e3:.0f} ms")
+            ctx.jobs.clear_completed(QUEUE)  # the uploads below run without that history
+
+            registry = WebhookRegistry(ctx.redis, ctx.settings)
+            fast = Receiver()
+            receivers.append(fast)
+            hook, _ = registry.add(fast.url, ["job.completed"])
+            time.sleep(2.1)  # dispatchers re-read webhooks every 2 s
+            lat = delivery_latency(runtime, fast, 50)
+            print(f"\nwebhook delivery after its job ended, {len(lat)} deliveries (target p95 < 1 s): "
+                  f"p50 {percentile(lat, 50) * 1e3:.0f} ms, p95 {percentile(lat, 95) * 1e3:.0f} ms")
+            registry.remove(hook.id)
+
+            files = [write_memo(Path(tmp) / f"memo-{i:03d}.wav", 1.0, i) for i in range(args.uploads)]
+            slow = Receiver(delay=5.0)
+            receivers.append(slow)
+            rates: dict[str, list[float]] = {"none": [], "slow": []}
+            for round_number in range(args.rounds):  # alternated, so drift on a shared machine hits both alike
+                for label in ("none", "slow"):
+                    hook_id = registry.add(slow.url, ["job.completed"])[0].id if label == "slow" else None
+                    time.sleep(2.1)
+                    rates[label].append(drain_rate(runtime, client, files, f"{label}{round_number}"))
+                    if hook_id:
+                        registry.remove(hook_id)
+            plain, with_slow = max(rates["none"]), max(rates["slow"])
+            print(f"\nupload drain rate, {args.uploads} x 1 MB through /api/files/upload-async, best of "
+                  f"{args.rounds} alternated rounds (target >= 0.95x): no webhook {plain:.1f}/s "
+                  f"({', '.join(f'{r:.1f}' for r in rates['none'])}); 5 s-slow webhook endpoint {with_slow:.1f}/s "
+                  f"({', '.join(f'{r:.1f}' for r in rates['slow'])}) = {with_slow / plain:.2f}x")
         finally:
             client.close()
             runtime.stop()

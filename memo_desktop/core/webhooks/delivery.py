@@ -8,9 +8,11 @@ timestamps), so a retry hours later still verifies.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -85,8 +87,8 @@ def post(url: str, secret: str, msg_id: str, body: str) -> DeliveryResult:
     started = time.monotonic()
     where = mask_url(url)
     try:
-        with httpx.Client(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
-                          follow_redirects=False) as client:
+        with httpx.Client(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT), follow_redirects=False,
+                          verify=_tls_context()) as client:
             response = client.post(url, content=body.encode(), headers=headers)
     except httpx.TimeoutException:
         raise DeliveryFailed(f"{where} did not answer within {REQUEST_TIMEOUT:.0f} s") from None
@@ -95,6 +97,12 @@ def post(url: str, secret: str, msg_id: str, body: str) -> DeliveryResult:
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"{where} answered {response.status_code} {response.reason_phrase}")
     return DeliveryResult(response.status_code, time.monotonic() - started)
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """The system's trusted CAs, loaded once per process (httpx would build a context per client: ~ms each)."""
+    return ssl.create_default_context()
 
 
 def deliver(registry: WebhookRegistry, payload: Mapping[str, Any]) -> DeliveryResult:
@@ -146,12 +154,15 @@ def claim(connection: redis.Redis, webhook_id: str, event_id: str) -> bool:
 
 
 def dispatch(registry: WebhookRegistry, jobs: JobQueue, event_type: str, data_of: Callable[[], Mapping[str, Any]],
-             event_id: str, occurred_at: float | None = None) -> list[str]:
+             event_id: str, occurred_at: float | None = None, hooks: list[Webhook] | None = None) -> list[str]:
     """Enqueue one delivery per webhook subscribed to `event_type` that no other process claimed; the job ids.
-    `data_of()` is called once, and only when this process won a claim (the others never read the job)."""
+    `data_of()` is called once, and only when this process won a claim (the others never read the job). `hooks`:
+    the webhooks as the caller last read them (default: read now)."""
     job_ids: list[str] = []
     data: Mapping[str, Any] | None = None
-    for hook in registry.subscribed(event_type):
+    for hook in (hooks if hooks is not None else registry.list()):
+        if event_type not in hook.events:
+            continue
         if claim(registry.connection, hook.id, event_id):
             data = data_of() if data is None else data
             job_ids.append(enqueue_delivery(jobs, hook, event_type, data, event_id, occurred_at))

@@ -17,7 +17,7 @@ from memo_desktop.core.jobs.events import EventHub, JobEvent
 from memo_desktop.core.monitor.snapshot import memo_id_of
 from memo_desktop.core.threads import join_thread, start_thread
 from memo_desktop.core.webhooks.delivery import delivery_queue, dispatch
-from memo_desktop.core.webhooks.registry import WebhookRegistry
+from memo_desktop.core.webhooks.registry import Webhook, WebhookRegistry
 
 if TYPE_CHECKING:
     from memo_desktop.core.context import AppContext
@@ -59,7 +59,7 @@ class WebhookDispatcher:
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._hooks_read = -HOOKS_CACHE_SECONDS
-        self._subscribed: set[str] = set()
+        self._hooks: list[Webhook] = []
 
     def start(self) -> WebhookDispatcher:
         self._unsubscribe = self._hub.subscribe(self._on_event)
@@ -94,27 +94,31 @@ class WebhookDispatcher:
             except Exception:  # noqa: BLE001 - one bad event must not end the dispatcher
                 log.exception("webhook dispatch failed")
 
-    def _wanted(self, event_type: str) -> bool:
+    def _wanted(self, event_type: str) -> list[Webhook]:
+        """The webhooks subscribed to `event_type`, as read at most HOOKS_CACHE_SECONDS ago (one read, not one per
+        event: a burst of job ends costs one HVALS)."""
         now = time.monotonic()
         if now - self._hooks_read >= HOOKS_CACHE_SECONDS:
-            self._subscribed = {e for hook in self._registry.list() for e in hook.events}
+            self._hooks = self._registry.list()
             self._hooks_read = now
-        return event_type in self._subscribed
+        return [hook for hook in self._hooks if event_type in hook.events]
 
     def dispatch_job_event(self, event: JobEvent) -> list[str]:
         event_type = f"job.{event.state}"
-        if not self._wanted(event_type):
+        hooks = self._wanted(event_type)
+        if not hooks:
             return []
         event_id = f"{event.job_id}:{event.state}:{event.timestamp!r}"  # the same message heard by every process
         return dispatch(self._registry, self._ctx.jobs, event_type, lambda: job_event_data(self._ctx, event),
-                        event_id, event.timestamp)
+                        event_id, event.timestamp, hooks)
 
     def dispatch_alert(self, kind: str, alert: Alert) -> list[str]:
         event_type = "alert.failure_rate" if kind == "fired" else "alert.resolved"
-        if not self._wanted(event_type):
+        hooks = self._wanted(event_type)
+        if not hooks:
             return []
         return dispatch(self._registry, self._ctx.jobs, event_type, alert.as_dict,
-                        f"{alert.name}:{alert.since!r}:{kind}")
+                        f"{alert.name}:{alert.since!r}:{kind}", hooks=hooks)
 
 
 class WebhookWorkers:

@@ -113,9 +113,6 @@ class WebhookRegistry:
             delete_secret(self.settings, webhook_secret_name(webhook_id))
         return hook
 
-    def subscribed(self, event_type: str) -> list[Webhook]:
-        return [hook for hook in self.list() if event_type in hook.events]
-
     def secret(self, hook: Webhook) -> str | None:
         """The signing secret, when this machine holds it."""
         return get_secret(self.settings, webhook_secret_name(hook.id))
