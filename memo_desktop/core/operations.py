@@ -8,12 +8,19 @@ from typing import TYPE_CHECKING, Callable
 
 from memo_desktop.core.alerts import Alert, AlertEvaluator
 from memo_desktop.core.runtime import Part, PartFactory
+from memo_desktop.core.webhooks.delivery import delivery_queue
 from memo_desktop.core.webhooks.dispatcher import WebhookDispatcher, WebhookWorkers
 
 if TYPE_CHECKING:
+    from memo_desktop.core.context import AppContext
     from memo_desktop.core.runtime import Runtime
 
 AlertCallback = Callable[[str, Alert], None]
+
+
+def watched_queue_names(ctx: AppContext) -> list[str]:
+    """The queues a dashboard lists even before they hold a job: this machine's, its webhook deliveries' too."""
+    return [*ctx.queue_names(), delivery_queue(ctx.settings.device)]
 
 
 def operations_parts(on_alert: AlertCallback | None = None, deliver: bool = True) -> tuple[PartFactory, ...]:

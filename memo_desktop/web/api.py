@@ -15,6 +15,7 @@ from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.metrics import metrics_registry
 from memo_desktop.core.monitor import HealthSnapshot, read_health
 from memo_desktop.core.monitor.search import LISTABLE_STATES, page_jobs, search_jobs
+from memo_desktop.core.operations import watched_queue_names
 from memo_desktop.web import views
 from memo_desktop.web.app import state_of
 from memo_desktop.web.live import END
@@ -24,9 +25,9 @@ PAGE_SIZE = 50
 KEEPALIVE_SECONDS = 15.0  # a comment line on an idle stream, so proxies keep it open (not a poll: nothing is read)
 
 
-def health_snapshot(request: Request) -> HealthSnapshot:
+def health_snapshot(request: Request, with_workers: bool = True) -> HealthSnapshot:
     ctx = state_of(request).context
-    return read_health(ctx.redis, ctx.queue_names())
+    return read_health(ctx.redis, watched_queue_names(ctx), with_workers=with_workers)
 
 
 @router.get("/api/queue/health", summary="Redis status, counts per queue (the CLI's `health --json`), alerts")
@@ -62,7 +63,7 @@ def parse_states(state: str) -> tuple[JobState, ...]:
 def jobs(request: Request, queue: str = "", state: str = "", q: str = "", page: int = Query(1, ge=1),
          page_size: int = Query(PAGE_SIZE, alias="pageSize", ge=1, le=500)) -> dict[str, Any]:
     ctx = state_of(request).context
-    snap = read_health(ctx.redis, ctx.queue_names(), with_workers=False)
+    snap = health_snapshot(request, with_workers=False)
     if not snap.connected:
         return JSONResponse({"success": False, "error": snap.error}, status_code=503)  # type: ignore[return-value]
     queues = [queue] if queue else sorted(snap.queues)
@@ -89,7 +90,7 @@ def remove_job(request: Request, job_id: str) -> dict[str, Any]:
 
 def _known_queue(request: Request, queue: str) -> Any:
     ctx = state_of(request).context
-    snap = read_health(ctx.redis, ctx.queue_names(), with_workers=False)
+    snap = health_snapshot(request, with_workers=False)
     if queue not in snap.queues:
         raise PayloadError(f"unknown queue '{queue}'")
     return ctx.jobs
@@ -144,6 +145,6 @@ async def events(request: Request) -> StreamingResponse:
 @router.get("/metrics", summary="Prometheus metrics of the whole cluster (read from Redis at scrape time)")
 def metrics(request: Request) -> Response:
     ctx = state_of(request).context
-    return Response(generate_latest(metrics_registry(ctx.redis, ctx.queue_names())),
+    return Response(generate_latest(metrics_registry(ctx.redis, watched_queue_names(ctx))),
                     media_type=CONTENT_TYPE_LATEST)
 

@@ -24,6 +24,7 @@ from fastapi.routing import APIRouter
 from memo_desktop.core.errors import ConfigError, ServiceError
 from memo_desktop.core.http_token import check_bind, load_token
 from memo_desktop.core.monitor import QueueWatcher
+from memo_desktop.core.operations import watched_queue_names
 from memo_desktop.core.runtime import Part, PartFactory
 from memo_desktop.core.threads import join_thread, start_thread
 from memo_desktop.web import views
@@ -126,7 +127,7 @@ def web_parts(host: str, port: int, routers: Sequence[APIRouter] = (), sections:
         made = servers.pop(id(runtime))
         ctx = runtime.context
         assert runtime.hub is not None  # redis parts start after the hub
-        watcher = QueueWatcher(ctx.redis, runtime.hub, ctx.queue_names(), on_snapshot=made.feed.snapshot_taken,
+        watcher = QueueWatcher(ctx.redis, runtime.hub, watched_queue_names(ctx), on_snapshot=made.feed.snapshot_taken,
                                on_events=made.feed.job_events, name="web-live")
         return LiveFeedPart(made.feed, watcher)
 

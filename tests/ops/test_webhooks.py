@@ -157,7 +157,7 @@ def test_a_dead_endpoint_ends_in_the_failed_list_and_a_retry_replays_the_same_me
     web.ctx.jobs.enqueue_function(QUEUE, job("echo"), {})
     queue = delivery_queue(ops_settings.device)
     failed = wait_until(lambda: web.client().get("/api/queue/jobs", params={"queue": queue, "state": "failed"})
-                        .json()["jobs"], 30, "the delivery to fail for good")
+                        .json()["jobs"], 30, "the delivery to fail for good")  # listed before its first job too
     assert "answered 500" in failed[0]["failedReason"] and failed[0]["title"].startswith("job.completed to http")
     assert web.client().post(f"/api/queue/job/{failed[0]['jobId']}/retry").status_code == 200
     wait_until(lambda: len(server.deliveries) == 3, 20, "the replay")
