@@ -30,8 +30,8 @@ def connection(state: ConnectionState | None, default: str) -> dict[str, Any]:
 def snapshot(snap: HealthSnapshot, connections: Mapping[str, ConnectionState]) -> dict[str, Any]:
     """The page's live state: connection of each service, counts per RQ queue, workers, alerts."""
     return {
-        "redis": connection(connections.get("redis"), "not watched") if snap.connected or "redis" in connections
-        else {"connected": False, "detail": snap.error},
+        "redis": {"connected": snap.connected, "detail": snap.error if not snap.connected else
+                  connection(connections.get("redis"), "").get("detail", "")},
         "store": connection(connections.get("store"), "not watched by this process"),
         "connected": snap.connected,
         "error": snap.error,

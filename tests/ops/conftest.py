@@ -7,7 +7,7 @@ import pytest
 
 from memo_desktop.core.workers import thread_worker
 from tests.fixtures.jobs import MODULE as JOBS
-from tests.fixtures.web import TOKEN, Receiver, WebRuntime
+from tests.fixtures.web import TOKEN, Receiver, WebRuntime, owned
 
 
 @pytest.fixture(autouse=True)
@@ -24,27 +24,10 @@ def ops_settings(settings, monkeypatch):
 @pytest.fixture
 def runtimes():
     """Start WebRuntimes; all stopped after the test."""
-    made: list[WebRuntime] = []
-
-    def start(settings, **kwargs) -> WebRuntime:
-        runtime = WebRuntime(settings, **kwargs)
-        made.append(runtime)
-        return runtime
-
-    yield start
-    for runtime in reversed(made):
-        runtime.stop()
+    yield from owned(WebRuntime, WebRuntime.stop)
 
 
 @pytest.fixture
 def receiver():
-    made: list[Receiver] = []
-
-    def start(**kwargs) -> Receiver:
-        server = Receiver(**kwargs)
-        made.append(server)
-        return server
-
-    yield start
-    for server in made:
-        server.close()
+    """Start webhook receivers on 127.0.0.1; all closed after the test."""
+    yield from owned(Receiver, Receiver.close)

@@ -19,7 +19,7 @@ from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import REPO, job
 from tests.fixtures.waiting import wait_until
-from tests.fixtures.web import TOKEN
+from tests.fixtures.web import TOKEN, owned
 
 QUEUE = "file-process"
 RULES = REPO / "packaging" / "prometheus" / "alerts.yml"
@@ -66,18 +66,10 @@ def test_metrics_cover_the_cluster_with_rq_exporter_names(ops_settings, runtimes
 
 @pytest.fixture
 def make_pool_context(ops_settings, tmp_path):
+    """Contexts of another machine's workers (their own data dir, the same Redis); closed after the test."""
     from memo_desktop.core.context import AppContext
 
-    made = []
-
-    def make():
-        ctx = AppContext(ops_settings.replace(data_dir=tmp_path / "elsewhere"))
-        made.append(ctx)
-        return ctx
-
-    yield make
-    for ctx in made:
-        ctx.close()
+    yield from owned(lambda: AppContext(ops_settings.replace(data_dir=tmp_path / "elsewhere")), AppContext.close)
 
 
 def test_promtool_accepts_the_alerting_rules():
