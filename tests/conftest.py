@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import signal
 import threading
 from pathlib import Path
 
@@ -19,7 +20,24 @@ from memo_desktop.core.config import Settings, load_settings
 from memo_desktop.core.services import RedisServer
 # object-store fixtures (a session `weed mini`): object_store_server, object_store, s3_settings
 from tests.fixtures.object_store import object_store, object_store_server, s3_settings  # noqa: F401
+from tests.fixtures.processes import processes_mentioning
 from tests.fixtures.threads import threads_left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_processes(tmp_path_factory):
+    """After the whole session (set up first, so torn down last): no process may still run from this session's
+    temporary dirs (an embedded redis-server or weed whose owner a test killed, a worker, the app...). Any found is
+    killed, and the session errors naming it."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    leftovers = processes_mentioning(base)
+    for pid, _ in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not leftovers, f"the tests left processes running: {leftovers}"
 
 
 @pytest.fixture(autouse=True)

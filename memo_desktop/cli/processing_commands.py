@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("flac", "opus"),
                    help="compress: the format (default: the 'compress_format' setting)")
     p.add_argument("--bitrate", type=int, help="compress to Opus: bit/s (default: the 'opus_bitrate' setting)")
-    p.add_argument("--language", help="transcribe: the spoken language, e.g. en ('' detects it)")
+    p.add_argument("--language", help="transcribe: the spoken language, e.g. en or de (auto: detected; default: "
+                                      "the 'transcribe_language' setting)")
     p.set_defaults(handler=queue_processing, process_parser=p)
 
     p = sub.add_parser("transcript", help="print a memo's transcript (from the object store if not here yet)")

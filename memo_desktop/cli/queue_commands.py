@@ -50,8 +50,9 @@ def run_worker(args: argparse.Namespace) -> int:
                        requeue_local=owns_memos, collect_results=owns_memos, needs_store=True,
                        wait_for_redis=not args.burst, parts=parts,
                        redis_parts=() if args.burst else (*web_redis_parts, *operations_parts()))
-    runtime = Runtime(settings_from_args(args, **extra), plan, _WorkerListener())
-    runtime.start()
+    listener = _WorkerListener()
+    runtime = Runtime(settings_from_args(args, **extra), plan, listener)
+    report = runtime.start()  # a refusal, or anything down in burst mode: one line (main) and exit 1
     try:
         pool = runtime.pool
         if args.http:
@@ -65,6 +66,9 @@ def run_worker(args: argparse.Namespace) -> int:
                   flush=True)
         else:
             print("memo-desktop worker: waiting for Redis (the workers start when it answers)", flush=True)
+        for problem in report.problems:  # what it waits for, said once; later changes are the listener's
+            print(f"memo-desktop worker: {problem}; waiting for it", file=sys.stderr, flush=True)
+        listener.started = True
         runtime.wait(stop_requested)
     finally:
         finished = runtime.stop(worker_timeout=runtime.settings.job_timeout)
@@ -83,9 +87,14 @@ def _web_parts(address: str | None) -> tuple[tuple, tuple]:
 
 
 class _WorkerListener(RuntimeListener):
-    """One line on stderr per change of a service's state (never one per retry), for a journal or a terminal."""
+    """One line on stderr per change of a service's state once running (never one per retry), for a journal or a
+    terminal. What start found is said by `run_worker` itself (or is the one error line of a failed start)."""
+
+    started = False
 
     def connection_changed(self, state: ConnectionState) -> None:
+        if not self.started:
+            return
         name = "Redis" if state.service == "redis" else "object store"
         if state.connected:
             print(f"{name}: connected ({state.detail})", file=sys.stderr, flush=True)

@@ -57,13 +57,17 @@ def serve(args: argparse.Namespace) -> int:
     stop_requested = graceful_stop_on_signals()
     parts, live = web_parts(args.host, args.port)
     plan = RuntimePlan(parts=parts, redis_parts=(*live, *operations_parts()), needs_store=True, opens_library=True)
-    runtime = Runtime(settings_from_args(args), plan, _WorkerListener())
-    runtime.start()
+    listener = _WorkerListener()
+    runtime = Runtime(settings_from_args(args), plan, listener)
+    report = runtime.start()
     try:
         server = http_server_of(runtime)
         assert server is not None
         # with the token only on a terminal: a service's stdout ends up in a journal
         print(f"dashboard: {server.url(with_token=sys.stdout.isatty())}", flush=True)
+        for problem in report.problems:  # what it waits for (the page says so too); later changes: the listener's
+            print(f"memo-desktop serve: {problem}; waiting for it", file=sys.stderr, flush=True)
+        listener.started = True
         runtime.wait(stop_requested)
     finally:
         runtime.stop()

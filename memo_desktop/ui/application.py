@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from memo_desktop.core.alerts import Alert
 from memo_desktop.core.config import Settings
+from memo_desktop.core.installation import APP_ID
 from memo_desktop.core.playback import AudioPlayer
 from memo_desktop.core.runtime import StartReport
 from memo_desktop.ui.background import BackgroundRunner, describe_error
@@ -190,7 +191,7 @@ def run(settings: Settings) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("memo-desktop")
     app.setApplicationDisplayName("Memo Desktop")
-    app.setDesktopFileName("memo-desktop")
+    app.setDesktopFileName(APP_ID)  # the desktop entry's name: how Wayland desktops match the window to it
     desktop = MemoDesktopApp(settings).start()
     _close_on_termination_signals(desktop)
     code = app.exec()

@@ -42,3 +42,11 @@ def format_recent(epoch: float | None) -> str:
     if time.strftime("%Y-%m-%d", then) == time.strftime("%Y-%m-%d"):
         return time.strftime("%H:%M:%S", then)
     return time.strftime("%Y-%m-%d %H:%M", then)
+
+
+def format_progress(percent: int, seconds_left: float | None) -> str:
+    """`42%`, or with an estimate `42% · 1:20 left` (`< 0:01 left` at the very end)."""
+    if seconds_left is None:
+        return f"{percent}%"
+    left = format_duration(seconds_left) if seconds_left >= 1 else "< 0:01"
+    return f"{percent}% · {left} left"

@@ -117,7 +117,8 @@ class MemoLibraryWidget(QWidget):
         self.table.selection_changed.connect(self._on_table_selection_changed)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         for column, width in ((MemoTableModel.DATE, 130), (MemoTableModel.DURATION, 70),
-                              (MemoTableModel.SIZE, 80), (MemoTableModel.UPLOAD, 130)):
+                              (MemoTableModel.SIZE, 80), (MemoTableModel.UPLOAD, 130),
+                              (MemoTableModel.TRANSCRIPT, 190)):
             self.table.setColumnWidth(column, width)
 
         self.search_edit = QLineEdit(self)
@@ -152,6 +153,9 @@ class MemoLibraryWidget(QWidget):
         self.player.playback_failed.connect(self.error_occurred)
         self.undo_bar = NotificationBarWidget(self)
         self.details = MemoDetailsWidget(runner, context, self)
+        self.details.seek_requested.connect(self.player.play_from)
+        self.details.search_hit_found.connect(self._on_details_search_hit_found)
+        self.player.position_changed.connect(self.details.show_position)
 
         # a tool bar, not loose tool buttons: its buttons follow their actions' visibility (Transcribe may hide)
         self.toolbar = QToolBar(self)
@@ -242,8 +246,15 @@ class MemoLibraryWidget(QWidget):
         self._on_table_selection_changed()
         self.memos_listed.emit(self.model.rowCount())
 
-    def _on_search_edit_text_changed(self, _text: str) -> None:
+    def _on_search_edit_text_changed(self, text: str) -> None:
+        self.details.set_search(text)
         self.refresh()
+
+    def _on_details_search_hit_found(self, memo_id: str, seconds: float) -> None:
+        """The search matched the shown transcript at `seconds`: Play (or a double-click) starts there."""
+        memos = self.selected_memos()
+        if len(memos) == 1 and memos[0].id == memo_id:
+            self.player.cue(seconds)
 
     def _on_table_selection_changed(self) -> None:
         memos = self.selected_memos()

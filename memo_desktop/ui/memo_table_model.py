@@ -1,7 +1,9 @@
-"""The memo library as a table: immutable Memo lists from the library, plus live upload progress from job events."""
+"""The memo library as a table: immutable Memo lists from the library, plus live upload and transcription progress
+(with the time left) from job events."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -11,8 +13,9 @@ from PySide6.QtGui import QColor, QIcon
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import Memo, UploadState
+from memo_desktop.core.monitor.eta import ProgressEta
 from memo_desktop.ui import icons
-from memo_desktop.ui.formatting import format_duration, format_size, format_timestamp
+from memo_desktop.ui.formatting import format_duration, format_progress, format_size, format_timestamp
 from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
 
 _STATE_TEXT = {
@@ -25,9 +28,49 @@ _STATE_TEXT = {
 
 
 @dataclass(frozen=True)
+class Transcribing:
+    """A transcription of the memo running somewhere: its progress and estimated time left."""
+
+    progress: int
+    seconds_left: float | None = None
+
+
+@dataclass(frozen=True)
 class MemoItem:
     memo: Memo
     upload_progress: int | None = None  # 0-100 while an upload job reports progress
+    transcribing: Transcribing | None = None
+
+
+def language_text(memo: Memo) -> str:
+    """`en`, or with a detection's confidence `de (63%)`; "" without a transcript."""
+    if not memo.transcript or not memo.transcript_language:
+        return ""
+    if memo.transcript_language_probability is None:
+        return memo.transcript_language
+    return f"{memo.transcript_language} ({memo.transcript_language_probability:.0%})"
+
+
+def _transcript_text(item: MemoItem) -> str:
+    if item.transcribing is not None:
+        return "transcribing " + format_progress(item.transcribing.progress, item.transcribing.seconds_left)
+    return language_text(item.memo) or ("yes" if item.memo.transcript else "")
+
+
+def _transcript_progress(item: MemoItem) -> int | None:
+    return item.transcribing.progress if item.transcribing is not None else None
+
+
+def _transcript_tooltip(item: MemoItem) -> str:
+    memo = item.memo
+    if item.transcribing is not None:
+        return "Transcription running"
+    if not memo.transcript:
+        return "No transcript yet"
+    if memo.transcript_language_probability is None:
+        return f"Transcript language: {memo.transcript_language or 'unknown'}"
+    return (f"Transcript language: {memo.transcript_language}, detected with probability "
+            f"{memo.transcript_language_probability:.2f}")
 
 
 def _upload_text(item: MemoItem) -> str:
@@ -76,7 +119,7 @@ def _recovered_icon(item: MemoItem) -> QIcon | None:
 class MemoTableModel(RowTableModel[MemoItem]):
     title_edited = Signal(str, str)  # memo id, new title: the owner renames it in the library (off-thread)
 
-    TITLE, DATE, DURATION, SIZE, UPLOAD = range(5)
+    TITLE, DATE, DURATION, SIZE, UPLOAD, TRANSCRIPT = range(6)
     columns = (
         Column("Title", lambda i: i.memo.title, tooltip=_title_tooltip, decoration=_recovered_icon),
         Column("Date", lambda i: format_timestamp(i.memo.created_at)),
@@ -84,11 +127,15 @@ class MemoTableModel(RowTableModel[MemoItem]):
         Column("Size", lambda i: format_size(i.memo.size), align=RIGHT),
         Column("Upload", _upload_text, align=CENTER, progress=_upload_progress, tooltip=_upload_tooltip,
                foreground=_upload_colour),
+        Column("Transcript", _transcript_text, align=CENTER, progress=_transcript_progress,
+               tooltip=_transcript_tooltip),
     )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._progress: dict[str, int] = {}  # memo id -> last reported upload progress
+        self._transcribing: dict[str, Transcribing] = {}  # memo id -> its running transcription
+        self.eta = ProgressEta()
         self._hidden: frozenset[str] = frozenset()  # memos deleted but still inside their undo window
         self._memos: tuple[Memo, ...] = ()
 
@@ -147,9 +194,14 @@ class MemoTableModel(RowTableModel[MemoItem]):
         return item.memo if item is not None else None
 
     def apply_job_events(self, events: Iterable[JobEvent]) -> bool:
-        """Live upload progress; returns True when an upload ended (the library holds its new state: refresh)."""
+        """Live upload and transcription progress; returns True when an upload ended (the library holds its new
+        state: refresh)."""
         ended = False
         for event in events:
+            transcribed = self._memo_of_transcription(event.job_id)
+            if transcribed is not None:
+                self._apply_transcription_event(transcribed, event)
+                continue
             memo_id = self._memo_of_upload(event.job_id)
             if memo_id is None:
                 continue
@@ -159,10 +211,36 @@ class MemoTableModel(RowTableModel[MemoItem]):
                                  JobState.SCHEDULED.value, JobState.CANCELED.value):
                 self._progress.pop(memo_id, None)
                 ended = True
-            item = self.row_for(memo_id)
-            if item is not None:
-                self.replace_row(MemoItem(item.memo, self._progress.get(memo_id)))
+            self._republish(memo_id)
         return ended
+
+    def transcribing(self, memo_id: str) -> Transcribing | None:
+        return self._transcribing.get(memo_id)
+
+    def _apply_transcription_event(self, memo_id: str, event: JobEvent) -> None:
+        if event.state == JobState.ACTIVE.value:
+            seconds_left = self.eta.observe(event.job_id, event.progress, event.timestamp or time.time())
+            self._transcribing[memo_id] = Transcribing(max(0, min(100, event.progress)), seconds_left)
+        else:
+            self.eta.forget(event.job_id)
+            self._transcribing.pop(memo_id, None)
+        self._republish(memo_id)
+
+    def _memo_of_transcription(self, job_id: str) -> str | None:
+        """Transcribe jobs are `process-transcribe-<memo id>-<12 hex of the key's sha256>` (contract.job_id_for)."""
+        prefix = "process-transcribe-"
+        if not job_id.startswith(prefix):
+            return None
+        memo_id = job_id[len(prefix):].rsplit("-", 1)[0]
+        return memo_id if self.row_of(memo_id) is not None else None
+
+    def _item(self, memo: Memo) -> MemoItem:
+        return MemoItem(memo, self._progress.get(memo.id), self._transcribing.get(memo.id))
+
+    def _republish(self, memo_id: str) -> None:
+        item = self.row_for(memo_id)
+        if item is not None:
+            self.replace_row(self._item(item.memo))
 
     def _memo_of_upload(self, job_id: str) -> str | None:
         """Upload jobs are `upload-<memo id>-<16 hex of sha256>` (see core.jobs.contract.job_id_for)."""
@@ -172,9 +250,9 @@ class MemoTableModel(RowTableModel[MemoItem]):
         return memo_id if self.row_of(memo_id) is not None else None
 
     def _publish(self) -> None:
-        self.set_rows([MemoItem(m, self._progress.get(m.id)) for m in self._memos if m.id not in self._hidden])
+        self.set_rows([self._item(m) for m in self._memos if m.id not in self._hidden])
 
     def replace_memo(self, memo: Memo) -> None:
         """One memo changed (e.g. renamed): show it without waiting for the next listing."""
         self._memos = tuple(memo if m.id == memo.id else m for m in self._memos)
-        self.replace_row(MemoItem(memo, self._progress.get(memo.id)))
+        self.replace_row(self._item(memo))

@@ -1,7 +1,9 @@
 """Play / pause and a seek slider for the selected memo, over core.playback.AudioPlayer.
 
 The player does its file and PortAudio work on its own thread; this widget only sets flags on it and, while
-something plays, polls its position and state from a timer (in-memory reads).
+something plays, polls its position and state from a timer (in-memory reads), telling it on as `position_changed`
+(the transcript highlights the segment being spoken). `play_from(seconds)` plays the selected memo from a moment (a
+clicked transcript segment); `cue(seconds)` only moves where the next Play starts (a search hit).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ SLIDER_STEPS_PER_SECOND = 10
 
 class PlayerWidget(QWidget):
     playback_failed = Signal(str)
+    position_changed = Signal(object, float)  # the file playing (a Path), seconds into it; while playing or paused
 
     def __init__(self, player: AudioPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._player = player
         self._memo: Memo | None = None
+        self._cue = 0.0  # where Play starts the selected memo
         self.play_button = QToolButton(self)
         self.play_button.setIcon(icons.icon("play"))
         self.play_button.setToolTip("Play or pause the selected memo (Space when not recording)")
@@ -51,10 +55,37 @@ class PlayerWidget(QWidget):
 
     def set_memo(self, memo: Memo | None) -> None:
         """The memo the buttons act on (the selection); what is playing keeps playing."""
+        if memo is None or self._memo is None or memo.id != self._memo.id:
+            self._cue = 0.0
         self._memo = memo
         self.play_button.setEnabled(memo is not None or self._player.state is not PlaybackState.STOPPED)
         if self._player.state is PlaybackState.STOPPED:
-            self._show_position(0.0, memo.duration if memo else 0.0)
+            self._show_position(self._cue, memo.duration if memo else 0.0)
+
+    @property
+    def cued(self) -> float:
+        return self._cue
+
+    def cue(self, seconds: float) -> None:
+        """Play will start the selected memo at `seconds` (unless it is already playing: then nothing changes)."""
+        self._cue = max(0.0, seconds)
+        if self._memo is not None and self._player.state is PlaybackState.STOPPED:
+            self.slider.setRange(0, int(self._memo.duration * SLIDER_STEPS_PER_SECOND))
+            self._show_position(self._cue, self._memo.duration)
+
+    def play_from(self, seconds: float) -> None:
+        """Play the selected memo from `seconds`: a seek if it is the one playing (or paused), else a new start."""
+        if self._memo is None:
+            return
+        seconds = max(0.0, seconds)
+        if self._player.state is not PlaybackState.STOPPED and self._player.path == self._memo.audio_path:
+            self._player.seek(seconds)
+            self._player.resume()
+        else:
+            self._start(seconds)
+        if not self._timer.isActive():
+            self._timer.start()
+        self._update_button()
 
     def toggle(self) -> None:
         state = self._player.state
@@ -64,15 +95,18 @@ class PlayerWidget(QWidget):
         elif state is PlaybackState.PAUSED and (selected is None or selected == self._player.path):
             self._player.resume()
         elif self._memo is not None:
-            self._player.play(self._memo.audio_path)
-            self.slider.setRange(0, int(self._memo.duration * SLIDER_STEPS_PER_SECOND))
-            self.slider.setEnabled(True)
+            self._start(self._cue)
         if not self._timer.isActive():
             self._timer.start()
         self._update_button()
 
     def stop(self) -> None:
         self._player.stop()
+
+    def _start(self, seconds: float) -> None:
+        self._player.play(self._memo.audio_path, start=seconds)
+        self.slider.setRange(0, int(self._memo.duration * SLIDER_STEPS_PER_SECOND))
+        self.slider.setEnabled(True)
 
     def _on_play_button_clicked(self) -> None:
         self.toggle()
@@ -92,7 +126,9 @@ class PlayerWidget(QWidget):
                 self.playback_failed.emit(str(error))
             self._show_position(0.0, self._memo.duration if self._memo else duration)
         else:
-            self._show_position(self._player.position, duration)
+            position = self._player.position
+            self._show_position(position, duration)
+            self.position_changed.emit(self._player.path, position)
         self._update_button()
 
     def _show_position(self, position: float, duration: float) -> None:

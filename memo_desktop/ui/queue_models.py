@@ -7,6 +7,7 @@ produce; nothing here talks to Redis.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -15,7 +16,8 @@ from PySide6.QtGui import QColor
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor import HealthSnapshot, JobRow, QueueCounts, WorkerRow
-from memo_desktop.ui.formatting import format_recent
+from memo_desktop.core.monitor.eta import ProgressEta
+from memo_desktop.ui.formatting import format_progress, format_recent
 from memo_desktop.ui.row_table_model import CENTER, RIGHT, Column, RowTableModel
 
 # The job states a user can list (each one is a Redis list or sorted set, so a page costs the same at any size).
@@ -59,6 +61,18 @@ def _progress(row: JobRow) -> int | None:
     return row.progress if row.state is JobState.ACTIVE else None
 
 
+@dataclass(frozen=True)
+class TimedJobRow(JobRow):
+    """A job row with the estimated time left of a running job (None: not running, or nothing to go on yet)."""
+
+    seconds_left: float | None = None
+
+
+def _progress_text(row: JobRow) -> str:
+    seconds_left = row.seconds_left if isinstance(row, TimedJobRow) and row.state is JobState.ACTIVE else None
+    return format_progress(row.progress, seconds_left)
+
+
 _STATE_COLOURS = {JobState.COMPLETED: QColor("#188038"), JobState.FAILED: QColor("#b3261e"),
                   JobState.ACTIVE: QColor("#1a73e8")}
 
@@ -68,7 +82,7 @@ class JobTableModel(RowTableModel[JobRow]):
         Column("Job", lambda r: r.title or r.job_id, tooltip=lambda r: r.job_id),
         Column("State", lambda r: r.state.value, align=CENTER, foreground=lambda r: _STATE_COLOURS.get(r.state)),
         Column("Attempts", _attempts, align=CENTER),
-        Column("Progress", lambda r: f"{r.progress}%", align=CENTER, progress=_progress),
+        Column("Progress", _progress_text, align=CENTER, progress=_progress),
         Column("Worker", lambda r: r.worker.rsplit(".", 2)[0] if r.worker else ""),
         Column("Enqueued", lambda r: format_recent(r.enqueued_at)),
         Column("Error", lambda r: r.error, tooltip=lambda r: r.error),
@@ -78,18 +92,26 @@ class JobTableModel(RowTableModel[JobRow]):
         super().__init__(parent)
         self.queue = ""
         self.state = JobState.ACTIVE
+        self.eta = ProgressEta()  # fed by every job event, shown or not, so a page shows estimates at once
 
     def key(self, row: JobRow) -> str:
         return row.job_id
 
     def set_page(self, queue: str, state: JobState, rows: Iterable[JobRow]) -> None:
         self.queue, self.state = queue, state
-        self.set_rows(rows)
+        now = time.time()
+        self.set_rows([self._timed(row, self.eta.seconds_left(row.job_id, now)) for row in rows])
+
+    @staticmethod
+    def _timed(row: JobRow, seconds_left: float | None) -> TimedJobRow:
+        fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(JobRow)}
+        return TimedJobRow(**fields, seconds_left=seconds_left)
 
     def apply_job_events(self, events: Iterable[JobEvent]) -> bool:
         """Update shown jobs in place; True when the page itself needs reloading (a job entered or left it)."""
         reload = False
         for event in events:
+            seconds_left = self._observe(event)
             row = self.row_for(event.job_id)
             if row is None:
                 reload |= event.queue == self.queue and event.state == self.state.value
@@ -100,9 +122,16 @@ class JobTableModel(RowTableModel[JobRow]):
                 state = JobState.UNKNOWN
             progress = event.progress if state is JobState.ACTIVE else (100 if state is JobState.COMPLETED
                                                                         else row.progress)
-            self.replace_row(dataclasses.replace(row, state=state, progress=progress, error=event.error or row.error))
+            self.replace_row(self._timed(dataclasses.replace(row, state=state, progress=progress,
+                                                             error=event.error or row.error), seconds_left))
             reload |= state is not self.state
         return reload
+
+    def _observe(self, event: JobEvent) -> float | None:
+        if event.state == JobState.ACTIVE.value:
+            return self.eta.observe(event.job_id, event.progress, event.timestamp or time.time())
+        self.eta.forget(event.job_id)
+        return None
 
 
 class WorkerTableModel(RowTableModel[WorkerRow]):

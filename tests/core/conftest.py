@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from memo_desktop.core.jobs.client import JobQueue
 from memo_desktop.core.workers import thread_worker
 from memo_desktop.core.workers.pool import WorkerPool
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
+from memo_desktop.core.services import ObjectStoreServer, RedisServer
 from tests.fixtures import jobs as fixture_jobs
 from tests.fixtures.waiting import wait_until  # noqa: F401 (the tests here import it from this conftest)
 
@@ -111,10 +111,11 @@ def start_pool():
 class WorkerProcess:
     """A headless `memo-desktop worker` subprocess with the test job functions loaded; output goes to a file."""
 
-    def __init__(self, popen: subprocess.Popen, name: str, log_path: Path) -> None:
+    def __init__(self, popen: subprocess.Popen, name: str, log_path: Path, data_dir: Path) -> None:
         self.popen = popen
         self.name = name
         self.log_path = log_path
+        self.data_dir = data_dir
 
     @property
     def pid(self) -> int:
@@ -124,14 +125,13 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_started(self, timeout: float = 15.0) -> None:
-        """Wait for the banner the worker prints once its pool runs (its signal handlers are set right after)."""
+        """Wait for the banner the worker prints once it runs (its signal handlers are set before it)."""
         def started() -> bool:
             if self.popen.poll() is not None:
                 pytest.fail(f"worker {self.name} exited with {self.popen.returncode}:\n{self.output()}")
             return "memo-desktop worker" in self.output()
 
         wait_until(started, timeout, message=f"worker {self.name} to start")
-        time.sleep(0.2)  # the banner is printed just before the SIGTERM handler is installed
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.popen.poll() is None:
@@ -142,17 +142,23 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_process(redis_url, tmp_path):
-    """Start `memo-desktop worker` subprocesses; any still running after the test is SIGKILLed and reaped."""
+def worker_process(redis_url, tmp_path, object_store_server):
+    """Start `memo-desktop worker` subprocesses; any still running after the test is SIGKILLed and reaped. They use
+    the session object store as an external endpoint (a worker checks its store at start)."""
+    server, address = object_store_server
+    credentials = server.credentials()
     procs: list[WorkerProcess] = []
 
     def start(name: str, *args: str, url: str | None = None, env: dict[str, str] | None = None,
               data_dir: Path | None = None, embedded_redis: bool = False) -> WorkerProcess:
-        """`url` defaults to the session Redis; `embedded_redis` lets the worker start or reuse its own."""
+        """`url` defaults to the session Redis; `embedded_redis` lets the worker start or reuse its own; `env`
+        overrides the environment (e.g. another MEMO_S3_ENDPOINT)."""
         directory = data_dir or tmp_path / f"worker-{name}"
         directory.mkdir(exist_ok=True)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
         environ.update({"MEMO_JOB_MODULES": JOBS, "MEMO_RATE_LIMIT": "0",
+                        "MEMO_S3_ENDPOINT": address, "MEMO_S3_ACCESS_KEY": credentials.access_key,
+                        "MEMO_S3_SECRET_KEY": credentials.secret_key, "MEMO_S3_REGION": server.region,
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))})
         environ.update(env or {})
         redis_args = [] if embedded_redis else ["--redis-url", url or redis_url]
@@ -162,12 +168,27 @@ def worker_process(redis_url, tmp_path):
         with open(log_path, "wb") as log:
             popen = subprocess.Popen(argv, cwd=REPO, env=environ, stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=subprocess.STDOUT)
-        proc = WorkerProcess(popen, name, log_path)
+        proc = WorkerProcess(popen, name, log_path, directory)
         procs.append(proc)
         return proc
 
     yield start
     for proc in procs:
-        if proc.popen.poll() is None:
+        stop_worker_process(proc)
+
+
+def stop_worker_process(proc: WorkerProcess) -> None:
+    """SIGTERM (the worker then releases its embedded services), SIGKILL if it does not end; then stop whatever
+    embedded service a killed worker left running in its data dir: by design those outlive a SIGKILLed owner (the
+    next start reuses them), but a test's data dir has no next start."""
+    if proc.popen.poll() is None:
+        proc.popen.terminate()
+        try:
+            proc.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             proc.popen.kill()
-        proc.popen.wait(timeout=10)
+    proc.popen.wait(timeout=10)
+    services = proc.data_dir / "services"
+    for service in (RedisServer(services / "redis"), ObjectStoreServer(services / "object-store")):
+        if service.root.is_dir() and service.status().running:
+            service.stop()

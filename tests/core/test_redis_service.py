@@ -15,7 +15,7 @@ import redis
 
 from memo_desktop.core.config import load_settings
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.services import RedisServer
+from memo_desktop.core.services import ObjectStoreServer, RedisServer
 from memo_desktop.core.services.managed import pid_alive
 from memo_desktop.core.services.redis_server import MAX_SOCKET_PATH, socket_path
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
@@ -27,9 +27,9 @@ def short_dir():
     """A data dir with a short path (pytest's tmp paths are too long for a socket in the dir itself)."""
     path = Path(tempfile.mkdtemp(prefix="md-", dir="/tmp"))
     yield path
-    server = RedisServer(path / "services" / "redis")
-    if server.status().running:  # a failed test must not leave a redis-server behind
-        server.stop()
+    for server in (RedisServer(path / "services" / "redis"), ObjectStoreServer(path / "services" / "object-store")):
+        if server.status().running:  # a failed test must not leave a service behind
+            server.stop()
     shutil.rmtree(path, ignore_errors=True)
 
 

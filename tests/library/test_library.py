@@ -254,4 +254,12 @@ def test_new_memo_ids_sort_by_time_and_are_unique():
     ids = [new_memo_id(1_800_000_000.0 + i) for i in range(1000)]
 
     assert ids == sorted(ids)
+    # 80 random bits (the old 25 collided in ~2 % of runs of this very line)
     assert len(set(new_memo_id() for _ in range(10_000))) == 10_000
+    assert all(len(i) == 26 and i == i.lower() for i in ids)
+
+
+def test_ids_of_older_libraries_are_still_accepted(library, tone):
+    old_style = "0jzq8w3v2kx7m4"  # 14 characters: a stamp and 25 random bits, what ids looked like before ULIDs
+    memo = library.add_file(tone, memo_id=old_style)
+    assert library.get(old_style) == memo

@@ -22,8 +22,9 @@ def test_wrong_credentials_fail_once_with_a_clear_reason(make_context, monkeypat
 
     memo = wait_for_state(ctx, result.memo.id, UploadState.FAILED)
     assert "credentials" in memo.upload_error and "not-the-secret" not in memo.upload_error
-    status = ctx.jobs.status(result.job_id)
-    assert status.state.value == "failed" and status.attempts_made == 1  # no retry storm
+    # the memo is marked inside the job, a moment before rq records the job's outcome: wait for the job itself
+    status = wait_for_job(ctx, result.job_id, "failed")
+    assert status.attempts_made == 1  # no retry storm
     assert "credentials" in status.error
 
 

@@ -34,14 +34,15 @@ SPEECH_WPM = 140
 FINISHED = (JobState.COMPLETED, JobState.FAILED)
 
 
-def make_speech(path: Path, text: str, rate: int) -> Path:
+def make_speech(path: Path, text: str, rate: int, voice: str = "en") -> Path:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             pytest.skip(f"'{tool}' is not installed (Debian packages espeak-ng and sox)")
     raw = path.with_name(path.stem + ".espeak.wav")
-    subprocess.run(["espeak-ng", "-s", str(SPEECH_WPM), "-w", str(raw), text], check=True, capture_output=True,
-                   timeout=30)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True,
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(SPEECH_WPM), "-w", str(raw), text], check=True,
+                   capture_output=True, timeout=30)
+    # a little quieter: espeak's loudest German syllables clip when resampled at full scale
+    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path), "gain", "-1"], check=True,
                    capture_output=True, timeout=30)
     raw.unlink()
     return path

@@ -62,6 +62,7 @@ def test_transcribe_through_the_queue(app, speech_48k, tmp_path):
     # the library: searchable text
     memo = app.ctx.library.get(memo.id)
     assert word_error_rate(SENTENCE, memo.transcript) <= 0.15
+    assert memo.transcript_language == "en" and memo.transcript_language_probability is None  # tiny.en: English
     assert [m.id for m in app.ctx.library.list(search="conference room")] == [memo.id]
 
     # next to the audio, and in the store next to the original
@@ -75,7 +76,11 @@ def test_transcribe_through_the_queue(app, speech_48k, tmp_path):
     assert_times_increase(vtt_cues)
     assert [c.text for c in srt_cues] == [c.text for c in vtt_cues]
     assert srt_cues[-1].end <= soundfile.info(str(speech_48k)).duration + 0.01
-    assert json.loads(local["json"].read_text())["segments"][0]["start"] == srt_cues[0].start
+    exported = json.loads(local["json"].read_text())
+    assert exported["segments"][0]["start"] == srt_cues[0].start and exported["model"] == "tiny.en"
+    words = [w for segment in exported["segments"] for w in segment["words"]]
+    assert word_error_rate(SENTENCE, " ".join(w["word"] for w in words)) <= 0.15
+    assert all(set(w) == {"word", "start", "end"} and w["start"] <= w["end"] for w in words)
     assert_no_workspace_left(app)
 
 

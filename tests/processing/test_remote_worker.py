@@ -81,7 +81,14 @@ def test_transcript_command_reads_the_store_when_the_library_has_none(app, speec
     assert load_transcript(app.ctx, memo.id).text == app.ctx.library.get(memo.id).transcript
 
     as_json = run_cli(app.ctx.settings, "transcript", memo.id, "--format", "json")
-    assert json.loads(as_json.stdout)["language"] == "en"
+    exported = json.loads(as_json.stdout)
+    assert exported["language"] == "en" and exported["languageProbability"] is None
+    words = [w for segment in exported["segments"] for w in segment["words"]]
+    assert word_error_rate(SENTENCE, " ".join(w["word"] for w in words)) <= 0.15
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and all(0 <= w["start"] <= w["end"] <= exported["duration"] for w in words)
+    # the owner took the language in with the transcript
+    assert app.ctx.library.get(memo.id).transcript_language == "en"
 
 
 def test_process_command_queues_and_prints_the_job_id(app, tone_file, tmp_path):

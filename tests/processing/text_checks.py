@@ -11,8 +11,9 @@ _NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven t
 
 
 def normalize_words(text: str) -> list[str]:
-    """Lower case, no punctuation, small numbers spelled out ("3" and "three" are the same word spoken)."""
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
+    """Lower case, no punctuation, small numbers spelled out ("3" and "three" are the same word spoken); letters
+    of any language count (German umlauts stay inside their words)."""
+    words = re.sub(r"[^\w' ]+|_", " ", text.lower().replace("-", " ")).split()
     return [_NUMBER_WORDS[int(w)] if w.isdigit() and int(w) < len(_NUMBER_WORDS) else w.strip("'") for w in words]
 
 

@@ -90,8 +90,9 @@ def test_two_data_dirs_run_side_by_side(tmp_path, object_store_server):
             store.ensure_bucket()
             store.close()
     finally:
-        for service, pid in zip((first, second), pids + [None, None]):
+        for service in (first, second):  # both stopped before any check fails: a failed check must not leak one
             service.stop()
+        for service, pid in zip((first, second), pids + [None, None]):
             assert_service_gone(pid, service)
 
 

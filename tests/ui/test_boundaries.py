@@ -1,4 +1,6 @@
-"""Qt stays in memo_desktop/ui (napari's rule): the core, the CLI and the headless worker never import PySide6."""
+"""The layers stay apart: Qt only in memo_desktop/ui (napari's rule: the core, the CLI and the headless worker never
+import PySide6), the web layer only in memo_desktop/web (core never imports it), and redis-py's errors only behind
+core's boundary (the UI imports no `redis`)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,21 @@ def test_no_qt_import_outside_the_ui_package():
         if any(name.split(".")[0] in ("PySide6", "shiboken6") for name in imported_modules(path)):
             offenders.append(str(path.relative_to(PACKAGE.parent)))
     assert not offenders, f"Qt imported outside memo_desktop/ui: {offenders}"
+
+
+def _offenders(under: Path, forbidden: tuple[str, ...]) -> list[str]:
+    return [str(path.relative_to(PACKAGE.parent)) for path in sorted(under.rglob("*.py"))
+            if any(name == f or name.startswith(f + ".") for name in imported_modules(path) for f in forbidden)]
+
+
+def test_core_never_imports_the_shells():
+    offenders = _offenders(PACKAGE / "core", ("memo_desktop.ui", "memo_desktop.web", "memo_desktop.cli"))
+    assert not offenders, f"core imports a shell: {offenders}"
+
+
+def test_the_ui_imports_no_redis():
+    offenders = _offenders(PACKAGE / "ui", ("redis", "rq"))
+    assert not offenders, f"the UI talks to Redis itself instead of through core: {offenders}"
 
 
 def test_the_cli_and_core_load_without_qt():

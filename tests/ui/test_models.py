@@ -99,3 +99,38 @@ def test_counts_keep_the_last_known_values_when_redis_goes_away(qtbot):
     model.set_snapshot(HealthSnapshot(False, error="Redis unreachable"))
     assert model.counts("file-process") == QueueCounts(waiting=3, failed=1)
     assert model.index(0, 1).data() == "3"
+
+
+def test_a_running_transcription_shows_its_progress_and_time_left_in_the_library(qtbot):
+    model = MemoTableModel()
+    model.set_memos([memo("m1", upload_state=UploadState.UPLOADED), memo("m2", upload_state=UploadState.UPLOADED)])
+    transcribe_job = "process-transcribe-m1-0123456789ab"
+    cell = model.index(0, MemoTableModel.TRANSCRIPT)
+    model.apply_job_events([JobEvent(transcribe_job, "file-process", "active", 5, timestamp=1000.0)])
+    assert cell.data() == "transcribing 5%" and cell.data(PROGRESS_ROLE) == 5  # nothing to estimate from yet
+    model.apply_job_events([JobEvent(transcribe_job, "file-process", "active", 50, timestamp=1010.0)])
+    assert cell.data() == "transcribing 50% · 0:11 left"  # 45 % in 10 s: 50 % more in 11 s
+    assert model.index(1, MemoTableModel.TRANSCRIPT).data() == ""  # the other memo is not being transcribed
+    # a listing during the job keeps the progress; the job's end clears it, and the language shows
+    model.set_memos([memo("m1", upload_state=UploadState.UPLOADED), memo("m2", upload_state=UploadState.UPLOADED)])
+    assert model.index(0, MemoTableModel.TRANSCRIPT).data().startswith("transcribing 50%")
+    model.apply_job_events([JobEvent(transcribe_job, "file-process", "completed", 100, timestamp=1020.0)])
+    model.set_memos([memo("m1", upload_state=UploadState.UPLOADED, transcript="hallo", transcript_language="de",
+                          transcript_language_probability=0.68)])
+    assert model.index(0, MemoTableModel.TRANSCRIPT).data() == "de (68%)"
+    assert model.index(0, MemoTableModel.TRANSCRIPT).data(PROGRESS_ROLE) is None
+    assert "probability 0.68" in model.index(0, MemoTableModel.TRANSCRIPT).data(Qt.ItemDataRole.ToolTipRole)
+    assert len(model.eta) == 0
+
+
+def test_the_queue_panel_shows_the_time_left_of_running_jobs(qtbot):
+    model = JobTableModel()
+    model.apply_job_events([JobEvent("j1", "file-process", "active", 10, timestamp=1000.0)])  # before the page
+    model.set_page("file-process", JobState.ACTIVE, [job("j1", progress=10)])
+    assert model.index(0, 3).data() == "10%"
+    model.apply_job_events([JobEvent("j1", "file-process", "active", 40, timestamp=1030.0)])
+    assert model.index(0, 3).data() == "40% · 1:00 left" and model.rows[0].seconds_left == 60.0
+    model.set_page("file-process", JobState.ACTIVE, [job("j1", progress=40)])  # a page reload keeps the estimate
+    assert model.index(0, 3).data().startswith("40% · ")
+    model.apply_job_events([JobEvent("j1", "file-process", "completed", 100, timestamp=1060.0)])
+    assert model.index(0, 3).data() == "100%" and len(model.eta) == 0

@@ -128,3 +128,22 @@ def test_processing_settings_round_trip(qtbot, desktop):
     assert dialog.auto_analyze.isChecked() and not dialog.keep_original.isChecked()
     assert dialog.auto_transcribe.isChecked() == available
     dialog.reject()
+
+
+def test_transcription_settings_are_checked_and_saved(qtbot, desktop):
+    desktop.window.settings_action.trigger()
+    dialog = desktop.settings_dialog
+    assert (dialog.transcribe_model.currentText(), dialog.transcribe_language.currentText(),
+            dialog.transcribe_pipeline.currentData()) == ("tiny.en", "auto", "batched")
+    dialog.transcribe_language.setCurrentText("de")  # German with the English-only model: refused, not saved
+    qtbot.mouseClick(dialog.button_box.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and "setting 'transcribe_language' is 'de'" in dialog.error_label.text()
+    dialog.transcribe_model.setCurrentText("base")
+    dialog.transcribe_pipeline.setCurrentIndex(dialog.transcribe_pipeline.findData("plain"))
+    with qtbot.waitSignal(desktop.host.settings_applied, timeout=20_000) as blocker:
+        qtbot.mouseClick(dialog.button_box.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+    applied = blocker.args[0]
+    assert (applied.transcribe_model, applied.transcribe_language, applied.transcribe_pipeline) == ("base", "de",
+                                                                                                   "plain")
+    reloaded = load_settings({"data_dir": str(applied.data_dir)}, environ={})
+    assert (reloaded.transcribe_model, reloaded.transcribe_language) == ("base", "de")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
+from rq import Worker
 
 from memo_desktop.core.config import load_settings
 from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret
@@ -96,3 +97,23 @@ def test_window_geometry_is_remembered(qtbot, app_settings):
         assert sizes[0] < sizes[1] / 2
     finally:
         close_app(qtbot, again)  # closing an app whose services never started is quick and clean too
+
+
+def test_a_settings_change_swaps_the_pool_and_no_job_runs_under_the_old_settings(qtbot, desktop):
+    """The old runtime stops first (its running job finishes in its grace time), then the new one starts: every
+    job after the swap gets the new settings from the pool that runs it, and the old workers are gone."""
+    jobs = desktop.host.context.jobs
+    old_workers = {w.name for w in Worker.all(connection=jobs.connection)}
+    assert len(old_workers) == 5
+    running = jobs.enqueue_function("file-process", "tests.fixtures.jobs.sleep", {"seconds": 1.0, "steps": 4})
+    qtbot.waitUntil(lambda: jobs.status(running).state.value == "active", timeout=10_000)
+    with qtbot.waitSignal(desktop.host.settings_applied, timeout=30_000):
+        desktop.host.apply_settings(desktop.host.settings.replace(concurrency=3))
+    assert jobs.status(running).state.value == "completed"
+    assert jobs.status(running).worker in old_workers
+    new_jobs = desktop.host.context.jobs
+    ids = [new_jobs.enqueue_function("file-process", "tests.fixtures.jobs.settings_seen", {}) for _ in range(10)]
+    qtbot.waitUntil(lambda: all(new_jobs.status(i).state.value == "completed" for i in ids), timeout=15_000)
+    for info in new_jobs.statuses(ids):
+        assert info.result["concurrency"] == 3 and info.worker not in old_workers
+    assert not old_workers & {w.name for w in Worker.all(connection=new_jobs.connection)}

@@ -1,7 +1,7 @@
 """Compressed copies of a recording: FLAC (lossless) or Ogg/Opus (small, lossy), encoded while streaming.
 
 Every write to the encoder is at most MAX_FRAMES_PER_WRITE frames: libsndfile's Ogg encoders crash the whole process
-on one huge write (FIELD-NOTES: a single write of >= ~2.4 M frames to Ogg/Vorbis segfaults).
+on one huge write (measured: a single write of >= ~2.4 M frames to Ogg/Vorbis segfaults libsndfile 1.2.2).
 
 Opus takes only 8, 12, 16, 24 and 48 kHz: other rates are converted to the next higher of those (44.1 kHz ->
 48 kHz, 22.05 kHz -> 24 kHz; above 48 kHz -> 48 kHz) by `resample.StreamResampler`.
@@ -12,7 +12,6 @@ FLAC keeps 8/16/24-bit integer audio bit for bit. Float, 32-bit and already-loss
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +24,7 @@ import soundfile
 from memo_desktop.core.audio.reading import EXACT_FLAC_SUBTYPES, AudioFormat, format_of, open_audio, read_blocks
 from memo_desktop.core.audio.resample import StreamResampler
 from memo_desktop.core.errors import CorruptAudio, ProcessingError
+from memo_desktop.core.private_files import atomic_write
 
 MAX_FRAMES_PER_WRITE = 1 << 18  # 262,144 frames (5.5 s at 48 kHz): far below the ~2.4 M that crash libsndfile
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
@@ -95,22 +95,17 @@ def opus_compression_level(bitrate: int, channels: int) -> float:
 def compress_file(source: Path, dest: Path, fmt: CompressFormat, *, opus_bitrate: int = 32000,
                   progress: Progress | None = None) -> CompressedAudio:
     """Encode `source` into `dest` (written under a temporary name, renamed when complete; removed on failure)."""
-    partial = dest.with_name(f".{dest.name}.partial")
-    try:
-        with open_audio(source) as sound:
-            fmt_in = format_of(sound)
-            if fmt is CompressFormat.FLAC:
-                frames, rate, lossless = _encode_flac(sound, fmt_in, partial, progress)
-                bitrate = None
-            else:
-                frames, rate = _encode_opus(sound, fmt_in, partial, opus_bitrate, progress)
-                lossless, bitrate = False, opus_bitrate
+    # not durable: the output is a job's scratch file; whoever keeps it (the library) makes it durable
+    with atomic_write(dest, durable=False) as pending, open_audio(source) as sound:
+        fmt_in = format_of(sound)
+        if fmt is CompressFormat.FLAC:
+            frames, rate, lossless = _encode_flac(sound, fmt_in, pending.path, progress)
+            bitrate = None
+        else:
+            frames, rate = _encode_opus(sound, fmt_in, pending.path, opus_bitrate, progress)
+            lossless, bitrate = False, opus_bitrate
         if frames == 0:
             raise CorruptAudio(f"{source.name}: the file holds no audio (0 frames)")
-        os.replace(partial, dest)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return CompressedAudio(path=dest, format=fmt, sample_rate=rate, channels=fmt_in.channels, frames=frames,
                            size=dest.stat().st_size, source_sample_rate=fmt_in.sample_rate, lossless=lossless,
                            bitrate=bitrate)

@@ -11,6 +11,7 @@ from pathlib import Path
 import soundfile
 
 from memo_desktop.core.errors import BadAudioFile
+from memo_desktop.core.private_files import atomic_write
 
 CHUNK = 1024 * 1024
 
@@ -86,21 +87,16 @@ def file_sha256(path: Path) -> str:
 def copy_with_sha256(source: Path, dest: Path) -> str:
     """Copy `source` to `dest` atomically (a crash never leaves a half file under the final name); return the digest.
 
-    The digest is of the bytes actually written, so it describes the library's copy even if the source changes.
+    The copy is private (0600) and on disk before it appears; an existing `dest` is never replaced (FileExistsError):
+    it is another memo's audio. The digest is of the bytes actually written, so it describes the library's copy even
+    if the source changes.
     """
-    partial = dest.with_name(f".{dest.name}.partial")
     digest = hashlib.sha256()
-    try:
-        with open(source, "rb") as src, open(partial, "wb") as out:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, dest)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with open(source, "rb") as src, atomic_write(dest, overwrite=False) as pending, \
+            open(pending.fd, "wb", closefd=False) as out:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
     return digest.hexdigest()
 
 

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from memo_desktop.core.config import Settings
+from memo_desktop.core.config import Settings, secure_state
 from memo_desktop.core.errors import LibraryError, MemoNotFound
 from memo_desktop.core.library.audio_file import copy_with_sha256, inspect_audio, move_into
 from memo_desktop.core.library.models import Memo, UploadState, Variant, check_memo_id, new_memo_id
 from memo_desktop.core.library.schema import migrate
+from memo_desktop.core.private_files import create_private_file, make_private_dir
 
 # How long a call waits for another thread or process holding the write lock. Writes take milliseconds, so
 # reaching this means something is stuck; the caller gets a LibraryError instead of a frozen thread.
@@ -28,7 +29,8 @@ BUSY_TIMEOUT = 5.0
 # Explicit columns in a fixed order: rows are unpacked by position (sqlite3.Row lookups by name cost a third of
 # a 5,000-memo listing).
 _COLUMNS = ("id", "title", "created_at", "duration", "audio_file", "size", "mime_type", "sha256", "upload_state",
-            "upload_error", "object_key", "job_id", "recovered", "transcript", "analysis", "updated_at")
+            "upload_error", "object_key", "job_id", "recovered", "transcript", "transcript_language",
+            "transcript_language_probability", "analysis", "updated_at")
 _SELECT = f"""
     SELECT {', '.join('m.' + c for c in _COLUMNS)},
            (SELECT json_group_array(json_object('format', v.format, 'file', v.file,
@@ -49,6 +51,12 @@ class Library:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Library:
+        """The library of a data dir, which is made private first (see `config.secure_state`)."""
+        try:
+            secure_state(settings)
+        except OSError as exc:
+            raise LibraryError(f"the data dir {settings.data_dir} cannot be created or made private "
+                               f"({exc.strerror or exc})") from None
         return cls(settings.library_db, settings.audio_dir)
 
     def __repr__(self) -> str:
@@ -68,9 +76,12 @@ class Library:
         memo_id = check_memo_id(memo_id) if memo_id is not None else new_memo_id()
         if self._exists(memo_id):
             raise LibraryError(f"a memo with id {memo_id!r} already exists")
-        self.audio_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.audio_dir)
         dest = self.audio_dir / f"{memo_id}.{facts.extension}"
-        sha256 = move_into(source, dest) if move else copy_with_sha256(source, dest)
+        try:
+            sha256 = move_into(source, dest) if move else copy_with_sha256(source, dest)
+        except FileExistsError:  # a copy never replaces audio already in the audio dir (it is another memo's)
+            raise LibraryError(f"a memo with id {memo_id!r} already has an audio file, {dest}") from None
         now = time.time()
         row = {
             "id": memo_id,
@@ -163,8 +174,11 @@ class Library:
             changes["job_id"] = job_id
         return self._update(memo_id, **changes)
 
-    def set_transcript(self, memo_id: str, text: str) -> Memo:
-        return self._update(memo_id, transcript=text)
+    def set_transcript(self, memo_id: str, text: str, language: str = "",
+                       language_probability: float | None = None) -> Memo:
+        """The transcript's plain text (searched by `list`), its language and how sure its detection was."""
+        return self._update(memo_id, transcript=text, transcript_language=language,
+                            transcript_language_probability=language_probability)
 
     def set_analysis(self, memo_id: str, analysis: Mapping[str, Any]) -> Memo:
         """Store a JSON object (results of the `analyze` job); replaces the previous one."""
@@ -214,7 +228,10 @@ class Library:
         """
         conn = None
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._migrated:
+                # created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode
+                make_private_dir(self.db_path.parent)
+                create_private_file(self.db_path)
             conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
             # in WAL mode NORMAL cannot corrupt the database; a power cut may lose only the last commits
@@ -262,7 +279,8 @@ class Library:
 
     def _memo(self, row: tuple) -> Memo:
         (memo_id, title, created_at, duration, audio_file, size, mime_type, sha256, upload_state, upload_error,
-         object_key, job_id, recovered, transcript, analysis, updated_at, variants_json) = row
+         object_key, job_id, recovered, transcript, transcript_language, transcript_language_probability, analysis,
+         updated_at, variants_json) = row
         return Memo(
             id=memo_id,
             title=title,
@@ -278,6 +296,8 @@ class Library:
             job_id=job_id,
             recovered=bool(recovered),
             transcript=transcript,
+            transcript_language=transcript_language,
+            transcript_language_probability=transcript_language_probability,
             analysis={} if analysis == "{}" else json.loads(analysis),
             variants=() if variants_json == "[]" else self._variants(variants_json),
             updated_at=updated_at,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
-import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from memo_desktop.core.errors import LibraryError
+from memo_desktop.core.ids import new_id
 
 
 class UploadState(str, Enum):
@@ -56,6 +55,8 @@ class Memo:
     job_id: str = ""
     recovered: bool = False  # repaired after a crash of the recorder
     transcript: str = ""
+    transcript_language: str = ""  # e.g. "en", "de"; "" before a transcript exists
+    transcript_language_probability: float | None = None  # how sure the detection was; None when it was given
     analysis: dict[str, Any] = field(default_factory=dict, hash=False)  # JSON object; treat as read-only
     variants: tuple[Variant, ...] = ()
     updated_at: float = 0.0
@@ -89,22 +90,22 @@ class Memo:
             "jobId": self.job_id,
             "recovered": self.recovered,
             "transcript": self.transcript,
+            "transcriptLanguage": self.transcript_language,
+            "transcriptLanguageProbability": self.transcript_language_probability,
             "analysis": self.analysis,
             "variants": [v.as_dict() for v in self.variants],
             "updatedAt": self.updated_at,
         }
 
 
-# Ids become file names, object keys and job ids: keep them to characters that are safe in all three.
+# Ids become file names, object keys and job ids: keep them to characters that are safe in all three. Any id of
+# this shape is accepted (older libraries hold 14-character ids; recordings use `rec-<time>-<random>`).
 MEMO_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case (no i, l, o, u)
 
 
 def new_memo_id(now: float | None = None) -> str:
-    """14 characters: 9 of milliseconds since the epoch (so ids sort by creation time) + 5 random (25 bits)."""
-    millis = int((time.time() if now is None else now) * 1000)
-    stamp = "".join(_ALPHABET[(millis >> shift) & 31] for shift in range(40, -5, -5))
-    return stamp + "".join(secrets.choice(_ALPHABET) for _ in range(5))
+    """A new memo's id: a ULID (see `core.ids`), so memos sort by creation time."""
+    return new_id(now)
 
 
 def check_memo_id(memo_id: str) -> str:

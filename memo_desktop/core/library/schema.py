@@ -44,6 +44,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (memo_id, format)
     );
     """,
+    # 2: the transcript's language, as detected (or given), and how sure the detection was (NULL: not detected)
+    """
+    ALTER TABLE memos ADD COLUMN transcript_language TEXT NOT NULL DEFAULT '';
+    ALTER TABLE memos ADD COLUMN transcript_language_probability REAL
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

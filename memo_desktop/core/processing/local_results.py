@@ -12,7 +12,6 @@ Every file is written under a temporary name and renamed, so a reader never sees
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,6 +19,7 @@ from typing import Any, Mapping
 from memo_desktop.core.audio import CompressFormat
 from memo_desktop.core.errors import MemoNotFound
 from memo_desktop.core.library import Library, Memo
+from memo_desktop.core.private_files import atomic_write, atomic_write_text, make_private_dir
 from memo_desktop.core.transcribe import FORMATS, Transcript, render
 
 
@@ -52,29 +52,14 @@ def save_analysis(library: Library, memo: Memo, analysis: Mapping[str, Any]) -> 
 def save_variant(library: Library, memo: Memo, fmt: CompressFormat, file: Path, object_key: str) -> Memo:
     """Move an encoded file (e.g. from a job workspace) into the audio dir and record it as the memo's variant."""
     dest = variant_path(library, memo.id, fmt)
-    partial = dest.with_name(f".{dest.name}.partial")
-    try:
-        shutil.move(file, partial)  # a rename on one file system; a copy across file systems
-        os.replace(partial, dest)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with atomic_write(dest) as pending:
+        shutil.move(file, pending.path)  # a rename on one file system; a copy across file systems
     return library.add_variant(memo.id, fmt.value, dest, object_key=object_key, size=dest.stat().st_size)
 
 
 def save_transcript(library: Library, memo: Memo, transcript: Transcript) -> Memo:
     """Write every export next to the audio, then make the text searchable in the library."""
+    make_private_dir(library.audio_dir)
     for fmt, path in transcript_paths(library, memo.id).items():
-        write_text_atomically(path, render(transcript, fmt))
-    return library.set_transcript(memo.id, transcript.text)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+        atomic_write_text(path, render(transcript, fmt))
+    return library.set_transcript(memo.id, transcript.text, transcript.language, transcript.language_probability)

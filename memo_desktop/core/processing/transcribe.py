@@ -38,12 +38,16 @@ class TranscribeOperation:
         if memo is not None:
             save_transcript(self.ctx.library, memo, transcript)
         text = transcript.text
-        return {"language": transcript.language, "duration": round(transcript.duration, 3),
+        return {"language": transcript.language, "languageProbability": transcript.language_probability,
+                "model": transcript.model, "duration": round(transcript.duration, 3),
                 "segments": len(transcript.segments), "text": text[:RESULT_TEXT_LIMIT],
                 "textTruncated": len(text) > RESULT_TEXT_LIMIT, "objectKeys": keys,
                 "libraryUpdated": memo is not None}
 
 
 def prepare(ctx: AppContext, request: ProcessRequest) -> TranscribeOperation:
-    """Fails before anything is downloaded when the extra or the model is missing (TranscriptionUnavailable)."""
-    return TranscribeOperation(ctx, request, create_engine(ctx.settings, request.options))
+    """Fails before anything is downloaded when the extra or the model is missing or damaged, or cannot transcribe
+    the language asked for (TranscriptionUnavailable, BadProcessOptions: permanent, never retried)."""
+    engine = create_engine(ctx.settings, request.options)
+    engine.model()  # loaded (once per process) and checked against the language now
+    return TranscribeOperation(ctx, request, engine)

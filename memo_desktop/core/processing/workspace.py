@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from memo_desktop.core.config import Settings
+from memo_desktop.core.private_files import make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def workspace_root(settings: Settings) -> Path:
 def job_workspace(settings: Settings) -> Iterator[Path]:
     """A fresh private directory for one job, removed on exit (also when the job fails)."""
     root = workspace_root(settings)
-    root.mkdir(parents=True, exist_ok=True)
+    make_private_dir(root)
     remove_stale_workspaces(root)
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-", dir=root) as path:
         yield Path(path)

@@ -1,6 +1,6 @@
 """Recorder: PortAudio callback -> bounded block ring -> writer thread -> crash-safe WAV.
 
-Threads (DESIGN.md, threading model):
+Threads:
 - the PortAudio callback copies each block into the ring, updates the level and counts; it takes no lock, does no
   I/O and never waits. Everything it shares is a plain attribute (one writer each, atomic under the GIL).
 - the writer thread, owned by the Recorder, drains the ring to the file a few times a second, watches for the
@@ -26,6 +26,7 @@ import numpy as np
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import NoInputDevice, RecorderError
+from memo_desktop.core.private_files import make_private_dir
 from memo_desktop.core.recorder import devices
 from memo_desktop.core.recorder.block_ring import BlockRing
 from memo_desktop.core.recorder.devices import InputDevice
@@ -339,7 +340,7 @@ class Recorder:
     def _open_outputs(self) -> None:
         assert self._paths is not None and self._device is not None and self._started_at is not None
         try:
-            self._paths.final.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self._paths.final.parent)
         except OSError as exc:
             raise RecorderError(f"cannot create the folder for recordings {self._paths.final.parent}: "
                                 f"{exc.strerror or exc}") from None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,8 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from memo_desktop.core.errors import RecorderError
+from memo_desktop.core.ids import random_suffix
+from memo_desktop.core.private_files import atomic_write, rename_without_replacing
 
 IN_PROGRESS_SUFFIX = ".recording.wav"
 SIDECAR_SUFFIX = ".recording.json"
@@ -48,7 +49,7 @@ class RecordingPaths:
     @classmethod
     def new_in(cls, audio_dir: Path, now: datetime) -> RecordingPaths:
         """A fresh, unique name: sortable by time, with a random tail so two recorders never collide."""
-        recording_id = f"rec-{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        recording_id = f"rec-{now.strftime('%Y%m%d-%H%M%S')}-{random_suffix()}"
         return cls.for_final(audio_dir / f"{recording_id}.wav")
 
     @classmethod
@@ -90,22 +91,15 @@ class HeldSidecar:
         self.paths = paths
         self.info = info
         data = json.dumps(asdict(info), indent=1).encode("utf-8")
-        tmp = paths.sidecar.with_name(paths.sidecar.name + ".tmp")
         # Unbuffered writes: on a full disk the failure surfaces here, not later in a buffered close().
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            with atomic_write(paths.sidecar) as pending:
+                _lock(pending.fd)  # locked before it is visible: a recovery pass can never win the race
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(pending.fd, view):]
+                fd = pending.keep_open()  # the lock belongs to the inode and moves with it to the final name
         except OSError as exc:
-            raise RecorderError(f"cannot write the recording note {paths.sidecar}: {exc.strerror or exc}") from None
-        try:
-            _lock(fd)  # locked before it is visible: a recovery pass can never win the race
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-            os.replace(tmp, paths.sidecar)  # the lock belongs to the inode and moves with it
-        except OSError as exc:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
             raise RecorderError(f"cannot write the recording note {paths.sidecar}: {exc.strerror or exc}") from None
         self._fd: int | None = fd
 
@@ -122,11 +116,14 @@ def move_without_replacing(source: Path, target: Path, tag: str = "") -> Path:
     """Rename `source` to `target`, or to `<stem>-<tag><n><suffix>` when that is taken: a finished or recovered
     take never replaces another recording. Returns the name it got."""
     candidate, n = target, 1
-    while candidate.exists():
-        candidate = target.with_name(f"{target.stem}-{tag}{n}{target.suffix}")
-        n += 1
-    source.rename(candidate)
-    return candidate
+    while True:
+        try:
+            rename_without_replacing(source, candidate)  # no check-then-rename race with another recorder
+        except FileExistsError:
+            candidate = target.with_name(f"{target.stem}-{tag}{n}{target.suffix}")
+            n += 1
+        else:
+            return candidate
 
 
 def new_sidecar_info(paths: RecordingPaths, title: str | None, started: datetime, sample_rate: int,

@@ -23,6 +23,7 @@ import numpy as np
 import soundfile
 
 from memo_desktop.core.errors import RecorderError
+from memo_desktop.core.private_files import create_private_file
 
 # libsndfile command numbers (sndfile.h); soundfile's cdef does not declare them.
 SFC_UPDATE_HEADER_NOW = 0x1060
@@ -42,20 +43,28 @@ class WavWriter:
         self._sync_interval = sync_interval
         self._manual_header_interval = manual_header_interval
         try:
+            created = create_private_file(path)  # 0600 before any sample is written: libsndfile keeps its mode
+        except OSError as exc:
+            raise self._create_error(exc.errno, exc.strerror or str(exc)) from None
+        try:
             self._file = soundfile.SoundFile(str(path), mode="w", samplerate=sample_rate, channels=channels,
                                              format="WAV", subtype=SUBTYPE)
         except soundfile.LibsndfileError as exc:
             # libsndfile only says "System error."; errno, read right after the failed call, says which.
             os_errno = soundfile._ffi.errno
-            reason = os.strerror(os_errno) if os_errno else exc.error_string
-            self.disk_full = os_errno in _DISK_FULL_ERRNOS
-            if self.disk_full:
-                raise RecorderError(f"the disk is full: cannot create the recording file {path}") from None
-            raise RecorderError(f"cannot create the recording file {path}: {reason}") from None
+            if created:
+                path.unlink(missing_ok=True)
+            raise self._create_error(os_errno, os.strerror(os_errno) if os_errno else exc.error_string) from None
         self._header_auto = self._command(SFC_SET_UPDATE_HEADER_AUTO, soundfile._snd.SF_TRUE) == soundfile._snd.SF_TRUE
         now = time.monotonic()
         self._last_sync = now
         self._last_header_update = now
+
+    def _create_error(self, os_errno: int | None, reason: str) -> RecorderError:
+        self.disk_full = os_errno in _DISK_FULL_ERRNOS
+        if self.disk_full:
+            return RecorderError(f"the disk is full: cannot create the recording file {self.path}")
+        return RecorderError(f"cannot create the recording file {self.path}: {reason}")
 
     @property
     def header_auto_update(self) -> bool:

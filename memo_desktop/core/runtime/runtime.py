@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from memo_desktop.core import redis_errors
 from memo_desktop.core.config import Settings
@@ -21,6 +22,9 @@ from memo_desktop.core.runtime.supervisor import Chore, Link, Supervisor
 from memo_desktop.core.secrets import mask_url
 from memo_desktop.core.workers.gate import DependencyGate
 from memo_desktop.core.workers.pool import WorkerPool
+
+if TYPE_CHECKING:
+    from memo_desktop.core.processing.collector import ResultCollector
 
 log = logging.getLogger("memo_desktop.runtime")
 
@@ -43,7 +47,7 @@ class Runtime:
         self.pool: WorkerPool | None = None
         self.hub: EventHub | None = None
         self.watcher: QueueWatcher | None = None
-        self._collector = None
+        self._collector: ResultCollector | None = None
         self.parts: list[Part] = []  # the plan's own parts, in start order
         self.connections: dict[str, ConnectionState] = {}  # the latest state of each watched service
         self._supervisor: Supervisor | None = None
@@ -305,7 +309,6 @@ class Runtime:
             self._finished.set()
         else:
             self._listener.problem(message)
-
 
 
 def start_worker_pool(ctx: AppContext, workers: WorkerPlan, gate: DependencyGate | None = None) -> WorkerPool:

@@ -43,7 +43,9 @@ class Link:
         try:
             address = self.probe()
         except MemoError as exc:
-            changed = self.up is not False or str(exc) != self.detail
+            # a change of state is up/down or a different kind of failure (refused vs unreachable), not a new
+            # wording of the same one (the error text of one outage varies from retry to retry)
+            changed = self.up is not False or type(exc) is not type(self.error)
             self.up, self.detail, self.error = False, str(exc), exc
             self.next_check = now + self.delay
             self.delay = min(self.delay * 2, RETRY_MAX_SECONDS)

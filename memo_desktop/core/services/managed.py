@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Iterator
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.private_files import atomic_write_text, create_private_file, make_private_dir, open_private
+
+log = logging.getLogger(__name__)
 
 PINNED = "pinned"
 
@@ -36,6 +40,11 @@ class ServiceStatus:
     def as_dict(self) -> dict:
         return {"name": self.name, "running": self.running, "pid": self.pid, "address": self.address,
                 "users": list(self.users)}
+
+
+def write_state_file(path: Path, data: dict) -> None:
+    """A service's small JSON state (pid, address, ports): private, replaced whole (a reader never sees half)."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True), durable=False)
 
 
 def pid_alive(pid: int) -> bool:
@@ -87,7 +96,11 @@ class ManagedService(ABC):
     def ensure_running(self) -> str:
         """Start the service again if it died while leased (leases stay as they are); returns its address."""
         with self._locked():
-            return self._running_address() or self._start()
+            address = self._running_address()
+            if address is None:
+                log.warning("the embedded %s was not running (it died?); starting it again", self.name)
+                address = self._start()
+            return address
 
     def release(self, pinned: bool = False) -> None:
         """Drop this process's lease (or the pinned one); stop the service when nobody uses it any more."""
@@ -112,8 +125,8 @@ class ManagedService(ABC):
     # -- internals ------------------------------------------------------------------------------------------------------
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "lock", "w") as fh:
+        make_private_dir(self.root)
+        with open(open_private(self.root / "lock"), "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -136,15 +149,16 @@ class ManagedService(ABC):
     def _start(self) -> str:
         self._kill_leftover()
         argv, env, address = self._prepare()
-        log = open(self.root / f"{self.name}.out", "ab")
+        log = open(open_private(self.root / f"{self.name}.out", os.O_WRONLY | os.O_APPEND), "ab")
         try:
+            # umask 077: whatever the daemon writes (data, logs, sockets) is private like the rest of the state
             self._popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           env=env, cwd=self.root, start_new_session=True)
+                                           env=env, cwd=self.root, start_new_session=True, umask=0o077)
         except OSError as exc:
             raise ServiceError(f"cannot start {self.name} ({argv[0]}): {exc.strerror}") from None
         finally:
             log.close()
-        self._state_file.write_text(json.dumps({"pid": self._popen.pid, "address": address}))
+        write_state_file(self._state_file, {"pid": self._popen.pid, "address": address})
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._popen.poll() is not None:
@@ -193,8 +207,8 @@ class ManagedService(ABC):
             self._popen = None
 
     def _add_lease(self, name: str) -> None:
-        self._leases.mkdir(parents=True, exist_ok=True)
-        (self._leases / name).touch()
+        make_private_dir(self._leases)
+        create_private_file(self._leases / name)
 
     def _remove_lease(self, name: str) -> None:
         (self._leases / name).unlink(missing_ok=True)

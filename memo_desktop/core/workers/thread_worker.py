@@ -1,6 +1,6 @@
 """An rq worker that runs safely in a non-main thread of a GUI or service process.
 
-What the stock SimpleWorker does that a thread must not (see FIELD-NOTES, "RQ"):
+What the stock SimpleWorker does that a thread must not (each measured on rq 3.0):
 - installs SIGINT/SIGTERM handlers (only the main thread may)            -> not installed
 - times jobs out with SIGALRM                                             -> TimerDeathPenalty
 - blocks ~400 s in BLMOVE without looking at its stop flag                -> 1 s dequeue polls
