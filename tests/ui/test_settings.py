@@ -104,7 +104,7 @@ def test_a_settings_change_swaps_the_pool_and_no_job_runs_under_the_old_settings
     job after the swap gets the new settings from the pool that runs it, and the old workers are gone."""
     jobs = desktop.host.context.jobs
     old_workers = {w.name for w in Worker.all(connection=jobs.connection)}
-    assert len(old_workers) == 5
+    assert len(old_workers) == 7  # the 5 job workers and the 2 of the webhook deliveries' pool
     running = jobs.enqueue_function("file-process", "tests.fixtures.jobs.sleep", {"seconds": 1.0, "steps": 4})
     qtbot.waitUntil(lambda: jobs.status(running).state.value == "active", timeout=10_000)
     with qtbot.waitSignal(desktop.host.settings_applied, timeout=30_000):

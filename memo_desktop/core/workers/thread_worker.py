@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import redis
+from redis.client import PubSubWorkerThread
 from rq.command import parse_payload
 from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
@@ -98,9 +99,11 @@ class ThreadWorker(SimpleWorker):
         `unsubscribe`)."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
-                                                       exception_handler=self._pubsub_exception_handler)
+        # what `run_in_thread` does, with the thread named before it starts (renamed after, it ran as Thread-N)
+        self.pubsub_thread = PubSubWorkerThread(self.pubsub, PUBSUB_POLL_SECONDS, daemon=True,
+                                                exception_handler=self._pubsub_exception_handler)
         self.pubsub_thread.name = f"{self.name}-commands"
+        self.pubsub_thread.start()
 
     def unsubscribe(self) -> None:
         """rq closes the pubsub connection from this thread while its pubsub thread may still be reading it (EBADF
