@@ -60,7 +60,9 @@ def test_settings_round_trip_and_apply_without_restart(qtbot, desktop, monkeypat
     assert get_secret(reloaded, S3_SECRET_KEY) == secret
     assert "secret" not in applied.config_file.read_text().lower().replace("# memo-desktop settings", "")
     # applied without a restart: the worker pool now has 3 workers, and the panel shows them
-    qtbot.waitUntil(lambda: desktop.queue_panel.workers_model.rowCount() == 3, timeout=10_000)
+    device = applied.device  # 3 job workers now (and the webhook deliveries' own 2, whatever the concurrency)
+    qtbot.waitUntil(lambda: sum(w.name.startswith(f"memo-{device}") for w in desktop.queue_panel.workers_model.rows)
+                    == 3, timeout=10_000)
     assert desktop.host.settings.concurrency == 3
     # the dialog opens on the saved values
     dialog = open_dialog(qtbot, desktop)
