@@ -16,9 +16,11 @@ import logging
 import signal
 import sys
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
+from memo_desktop.core.alerts import Alert
 from memo_desktop.core.config import Settings
 from memo_desktop.core.installation import APP_ID
 from memo_desktop.core.playback import AudioPlayer
@@ -57,6 +59,7 @@ class MemoDesktopApp(QObject):
         self.window = MainWindow(self.controller, self.recorder_widget, self.library_widget, self.queue_panel,
                                  self.ui_state)
         self.settings_dialog: SettingsDialog | None = None
+        self.opened_dashboard = ""  # the last dashboard URL given to the browser
         self.shut_down = False
 
         self.runner.task_failed.connect(self.window.show_error)
@@ -70,6 +73,8 @@ class MemoDesktopApp(QObject):
         self.host.settings_applied.connect(self._on_host_settings_applied)
         self.host.shutdown_finished.connect(self._on_host_shutdown_finished)
         self.window.settings_requested.connect(self._on_window_settings_requested)
+        self.window.dashboard_requested.connect(self._on_window_dashboard_requested)
+        self.host.alert_changed.connect(self._on_host_alert_changed)
         self.window.close_requested.connect(self._on_window_close_requested)
 
         self._deadline = QTimer(self)
@@ -106,9 +111,24 @@ class MemoDesktopApp(QObject):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
-        self.settings_dialog = SettingsDialog(self.host.settings, self.runner, self.window)
+        self.settings_dialog = SettingsDialog(self.host.settings, self.runner, self.window, context=self._context)
         self.settings_dialog.finished.connect(self._on_settings_dialog_finished)
         self.settings_dialog.open()
+
+    def _on_window_dashboard_requested(self) -> None:
+        from memo_desktop.web.server import http_server_of  # the part of the running runtime: no I/O here
+
+        server = http_server_of(self.host.runtime)
+        if server is None or server.web is None:
+            self.window.show_error("The web dashboard is off: set its port in Settings (Operations)")
+            return
+        self.opened_dashboard = server.url(with_token=True)
+        if not QDesktopServices.openUrl(QUrl(self.opened_dashboard)):
+            self.window.show_error("No browser could be opened for the web dashboard")
+
+    def _on_host_alert_changed(self, kind: str, alert: Alert) -> None:
+        prefix = "Alert: " if kind == "fired" else "Resolved: "
+        self.window.show_alert(kind, prefix + alert.describe())
 
     def _on_settings_dialog_finished(self, _code: int) -> None:
         dialog, self.settings_dialog = self.settings_dialog, None

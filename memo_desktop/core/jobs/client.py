@@ -31,6 +31,7 @@ from memo_desktop.core.queueing.retention import apply_retention
 
 PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
 MAX_ATTEMPTS_KEY = "maxAttempts"  # job.meta: attempts in total (rq keeps only the retries left)
+TITLE_KEY = "title"  # job.meta: the memo's title at enqueue, so any machine can name the job
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 # The function each queue runs (registered by memo_desktop.core.jobs.tasks).
@@ -58,25 +59,28 @@ class JobStatusInfo:
     enqueued_at: float | None
     ended_at: float | None
     payload: Mapping[str, Any]
+    title: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """`{jobId, state, progress, result}` first, as the contract says; the rest is extra detail."""
         return {"jobId": self.job_id, "state": self.state.value, "progress": self.progress, "result": self.result,
                 "queue": self.queue, "attemptsMade": self.attempts_made, "attempts": self.attempts,
                 "failedReason": self.error, "worker": self.worker, "enqueuedAt": self.enqueued_at,
-                "finishedAt": self.ended_at, "data": dict(self.payload)}
+                "finishedAt": self.ended_at, "data": dict(self.payload), "title": self.title}
 
 
 def _timestamp(value: Any) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def job_status(job: RegisteredJob, with_result: bool = True) -> JobStatusInfo:
-    """`with_result=False` skips reading the result (one Redis round trip per job) when a list does not show it."""
+def job_status(job: RegisteredJob, with_result: bool = True, error: str | None = None) -> JobStatusInfo:
+    """`with_result=False` skips reading the result (one Redis round trip per job) when a list does not show it;
+    `error`: a failed job's error already read (a search reads them for many jobs in one round trip)."""
     state = state_from_rq(job.get_status(refresh=False))
     result = job.return_value() if state is JobState.COMPLETED and with_result else None
-    error = ""
-    if state is JobState.FAILED:
+    if error is None and state is not JobState.FAILED:
+        error = ""
+    elif error is None:
         latest = job.latest_result()
         error = last_line(latest.exc_string) if latest is not None and latest.exc_string else "failed"
     # rq counts down `retries_left` on failures, so the total must come from what was set at enqueue
@@ -89,6 +93,7 @@ def job_status(job: RegisteredJob, with_result: bool = True) -> JobStatusInfo:
         result=result, attempts_made=int(job.meta.get("attempts", 0)), attempts=int(attempts), error=error,
         func=job.func_name or "", worker=job.worker_name or "", enqueued_at=_timestamp(job.enqueued_at),
         ended_at=_timestamp(job.ended_at), payload=payload if isinstance(payload, dict) else {},
+        title=str(job.meta.get(TITLE_KEY) or ""),
     )
 
 
@@ -115,17 +120,21 @@ class JobQueue:
 
     # -- enqueue ----------------------------------------------------------------------------------------------------
     @translate_redis_errors
-    def enqueue(self, kind: QueueKind, payload: Mapping[str, Any]) -> str:
-        """Validate and enqueue; returns the job id. A live job with the same id is reused, never duplicated."""
+    def enqueue(self, kind: QueueKind, payload: Mapping[str, Any], title: str = "") -> str:
+        """Validate and enqueue; returns the job id. A live job with the same id is reused, never duplicated.
+        `title` (the memo's) goes into the job's meta, not its payload: the payload contract stays as it is."""
         data = validate_payload(kind, payload)
         device = data["device"] if kind is QueueKind.UPLOAD else None
         return self.enqueue_function(queue_name(kind, device or self.settings.device), TASKS[kind], data,
-                                     job_id=job_id_for(kind, data))
+                                     job_id=job_id_for(kind, data), title=title)
 
     @translate_redis_errors
     def enqueue_function(self, queue: str, func: str, payload: Mapping[str, Any], job_id: str | None = None,
-                         description: str | None = None) -> str:
-        """Enqueue a registered job function by name (the payload is its only argument)."""
+                         description: str | None = None, title: str = "", options: JobOptions | None = None
+                         ) -> str:
+        """Enqueue a registered job function by name (the payload is its only argument). `options`: attempts and
+        backoff of this job when they are not the settings' (webhook deliveries retry sooner and longer)."""
+        options = options or self.options
         if job_id is not None:
             existing = self._fetch(job_id)
             if existing is not None:
@@ -135,10 +144,10 @@ class JobQueue:
         rq_queue = self.queue(queue)
         with self.connection.pipeline() as pipe:  # the job and its event in one atomic round trip
             job = rq_queue.enqueue_call(
-                func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=self.options.timeout,
-                result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl,
-                retry=self.options.retry(),
-                meta={PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts},
+                func, kwargs={"payload": dict(payload)}, job_id=job_id, timeout=options.timeout,
+                result_ttl=options.result_ttl, failure_ttl=options.failure_ttl, retry=options.retry(),
+                meta={PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: options.attempts,
+                      **({TITLE_KEY: title} if title else {})},
                 description=description or f"{queue} {job_id or ''}".strip(), pipeline=pipe,
             )
             events.publish(self.connection, job.id, queue, JobState.WAITING, pipeline=pipe)
@@ -180,9 +189,10 @@ class JobQueue:
         job = self.fetch(job_id)
         if job.get_status(refresh=False) not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
             return
-        job.retries_left = self.options.attempts - 1
+        attempts = int(job.meta.get(MAX_ATTEMPTS_KEY) or self.options.attempts)  # the job's own, if it has them
+        job.retries_left = attempts - 1
         job.number_of_retries = 0
-        job.meta.update({PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts})
+        job.meta.update({PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: attempts})
         job.save()
         registry = FailedJobRegistry(job.origin, connection=self.connection, serializer=JSONSerializer,
                                      job_class=RegisteredJob)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable, Mapping
 
 import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from memo_desktop.core.alerts import Alert, active_alert_commands, alerts_from
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, JobQueue, JobStatusInfo, kind_of_queue_safe
-from memo_desktop.core.jobs.contract import QueueKind
+from memo_desktop.core.jobs.contract import QueueKind, is_app_queue
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.redis_errors import REDIS_FAILURES, describe, translate
 
@@ -56,6 +57,7 @@ class HealthSnapshot:
     queues: dict[str, QueueCounts] = field(default_factory=dict)  # RQ queue name -> counts
     workers: tuple[WorkerRow, ...] = ()
     taken_at: float = 0.0
+    alerts: tuple[Alert, ...] = ()  # the cluster's active alerts (core.alerts)
 
     def by_kind(self) -> dict[QueueKind, QueueCounts]:
         totals = {kind: QueueCounts() for kind in QueueKind}
@@ -78,6 +80,7 @@ class HealthSnapshot:
             data["workers"] = len(self.workers)
         else:
             data["error"] = self.error
+        data["alerts"] = [alert.as_dict() for alert in self.alerts] if self.connected else None
         return data
 
 
@@ -90,7 +93,7 @@ def _registries(name: str, connection: redis.Redis) -> tuple[str, str, str, str,
 def known_queue_names(connection: redis.Redis, local_names: list[str]) -> list[str]:
     names = {raw.decode().removeprefix(Queue.redis_queue_namespace_prefix)
              for raw in connection.smembers(Queue.redis_queues_keys)}
-    return sorted(n for n in names | set(local_names) if kind_of_queue_safe(n) is not None)
+    return sorted(n for n in names | set(local_names) if is_app_queue(n))
 
 
 def read_health(connection: redis.Redis, local_names: list[str], with_workers: bool = True) -> HealthSnapshot:
@@ -106,8 +109,11 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
                 pipe.zcard(finished)
                 pipe.zcard(failed)
             pipe.smembers(PAUSED_QUEUES_KEY)
+            active_alert_commands(pipe)
             raw = pipe.execute()
-        paused = {p.decode() for p in raw[-1]}
+        tail = len(names) * 5
+        paused = {p.decode() for p in raw[tail]}
+        alerts = alerts_from(raw[tail + 1:])
         queues = {}
         for i, name in enumerate(names):
             waiting, active, scheduled, completed, failed = raw[i * 5:(i + 1) * 5]
@@ -115,7 +121,7 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
         workers = read_workers(connection) if with_workers else ()
     except REDIS_FAILURES as exc:
         return HealthSnapshot(False, error=str(translate(exc, describe(connection))), taken_at=time.time())
-    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time())
+    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time(), alerts=alerts)
 
 
 def read_workers(connection: redis.Redis) -> tuple[WorkerRow, ...]:
@@ -124,6 +130,14 @@ def read_workers(connection: redis.Redis) -> tuple[WorkerRow, ...]:
         rows.append(WorkerRow(worker.name, worker.hostname or "", str(worker.get_state()),
                               tuple(worker.queue_names()), worker.get_current_job_id()))
     return tuple(sorted(rows, key=lambda r: r.name))
+
+
+TitleLookup = Callable[[Iterable[str]], Mapping[str, str]]  # memo ids -> their titles in this machine's library
+
+
+def memo_id_of(payload: Mapping[str, Any]) -> str:
+    """The memo a job is about (uploads name it `memoId`, processing and deletion `fileId`)."""
+    return str(payload.get("memoId") or payload.get("fileId") or "")
 
 
 @dataclass(frozen=True)
@@ -138,21 +152,28 @@ class JobRow:
     attempts: int
     worker: str
     error: str
-    title: str
+    title: str  # the memo's title: this library's when the memo lives here, else the one stored at enqueue
     enqueued_at: float | None
     ended_at: float | None
+    memo_id: str = ""
 
     @classmethod
-    def from_status(cls, info: JobStatusInfo) -> JobRow:
+    def from_status(cls, info: JobStatusInfo, titles: Mapping[str, str] | None = None) -> JobRow:
         payload = info.payload
-        title = str(payload.get("filename") or payload.get("operation", "") + " " + str(payload.get("fileId", "")))
+        memo_id = memo_id_of(payload)
+        title = (titles or {}).get(memo_id) or info.title or _fallback_title(payload)
         return cls(info.job_id, info.queue, info.state, info.progress, info.attempts_made, info.attempts,
-                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at)
+                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at, memo_id)
 
 
-def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limit: int = 50) -> list[JobRow]:
-    """One page of a queue's jobs in one state, newest first for history states."""
-    connection = jobs.connection
+def _fallback_title(payload: Mapping[str, Any]) -> str:
+    """Jobs queued before titles went into their meta: what the payload says (never the stored `<id>.wav`)."""
+    operation = payload.get("operation") or payload.get("type") or ""
+    return f"{operation} {memo_id_of(payload)}".strip() or str(payload.get("filename") or "")
+
+
+def job_ids_page(connection: redis.Redis, queue: str, state: JobState, offset: int, limit: int) -> list[str]:
+    """The ids of one page of a queue's jobs in one state, newest first for history states."""
     queue_key, started, scheduled, finished, failed = _registries(queue, connection)
     end = offset + limit - 1
     if state is JobState.WAITING:
@@ -167,5 +188,17 @@ def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limi
         ids = connection.zrevrange(failed, offset, end)
     else:
         return []
-    job_ids = [StartedJobRegistry.parse_job_id(raw) for raw in ids]
-    return [JobRow.from_status(info) for info in jobs.statuses(job_ids, with_results=False)]
+    return [StartedJobRegistry.parse_job_id(raw) for raw in ids]
+
+
+def rows_for(jobs: JobQueue, job_ids: list[str], titles: TitleLookup | None = None) -> list[JobRow]:
+    infos = jobs.statuses(job_ids, with_results=False)
+    known = titles(memo_id_of(info.payload) for info in infos) if titles is not None else {}
+    return [JobRow.from_status(info, known) for info in infos]
+
+
+def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limit: int = 50,
+              titles: TitleLookup | None = None) -> list[JobRow]:
+    """One page of a queue's jobs in one state, newest first for history states. `titles` names each job by its
+    memo's title in this machine's library (e.g. `library.titles`)."""
+    return rows_for(jobs, job_ids_page(jobs.connection, queue, state, offset, limit), titles)

@@ -41,7 +41,7 @@ def add_memo(ctx: AppContext, path: Path | str, *, title: str | None = None, rec
 def queue_upload(ctx: AppContext, memo: Memo) -> AddResult:
     """Queue a memo's upload; with Redis down the memo stays `local` and is queued at the next chance."""
     try:
-        job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device))
+        job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device), title=memo.title)
     except RedisUnavailable as exc:
         memo = ctx.library.set_upload_state(memo.id, UploadState.LOCAL, error=str(exc))
         when = "once the setting is fixed" if isinstance(exc, RedisRefused) else "when Redis is reachable again"
@@ -101,7 +101,8 @@ def delete_memo(ctx: AppContext, memo_id: str) -> str | None:
     memo = ctx.library.get(memo_id)
     job_id = None
     if memo.object_key or any(v.object_key for v in memo.variants) or memo.upload_state is UploadState.UPLOADING:
-        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": ObjectStore.memo_prefix(memo.id)})
+        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": ObjectStore.memo_prefix(memo.id)},
+                                  title=memo.title)
     ctx.library.delete(memo_id)
     return job_id
 
@@ -117,4 +118,4 @@ def queue_process(ctx: AppContext, memo_id: str, operation: str, options: dict |
     payload = {"fileId": memo.id, "s3Key": memo.object_key, "mimeType": memo.mime_type, "operation": operation}
     if options:
         payload["options"] = options
-    return ctx.jobs.enqueue(QueueKind.PROCESS, payload)
+    return ctx.jobs.enqueue(QueueKind.PROCESS, payload, title=memo.title)

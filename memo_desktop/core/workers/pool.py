@@ -43,7 +43,10 @@ class WorkerInfo:
 
 class WorkerPool:
     def __init__(self, context: AppContext, queue_names: list[str], *, concurrency: int | None = None,
-                 name: str | None = None, burst: bool = False, gate: DependencyGate | None = None) -> None:
+                 name: str | None = None, burst: bool = False, gate: DependencyGate | None = None,
+                 rate_limit: float | None = None) -> None:
+        """`rate_limit`: jobs/s for this pool when not the settings' shared one (0: none; webhook deliveries must
+        not spend the tokens of uploads)."""
         settings = context.settings
         self.context = context
         self.connection = connection = context.redis
@@ -53,7 +56,7 @@ class WorkerPool:
         self.name = name or f"memo-{settings.device}-{uuid.uuid4().hex[:6]}"
         self.burst = burst
         self.gate = gate or DependencyGate()
-        self._limiter = RateLimiter(connection, settings.rate_limit)
+        self._limiter = RateLimiter(connection, settings.rate_limit if rate_limit is None else rate_limit)
         self._workers: list[ThreadWorker] = []
         self._threads: list[threading.Thread] = []
         self._scheduler = SchedulerThread(Scheduler(connection, self.queue_names, f"{self.name}.scheduler"),
