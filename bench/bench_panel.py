@@ -33,17 +33,17 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 from PySide6.QtCore import QObject, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from rq.registry import FinishedJobRegistry  # noqa: E402
-from rq.serializers import JSONSerializer  # noqa: E402
 
 from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.jobs.client import JobQueue  # noqa: E402
 from memo_desktop.core.jobs.states import JobState  # noqa: E402
 from memo_desktop.core.jobs.events import EventHub  # noqa: E402
+from memo_desktop.core.library import Library  # noqa: E402
 from memo_desktop.core.monitor import QueueWatcher, list_jobs, read_health  # noqa: E402
 from memo_desktop.core.services import RedisServer  # noqa: E402
 from memo_desktop.ui.background import BackgroundRunner  # noqa: E402
 from memo_desktop.ui.queue_panel_widget import PAGE_SIZE, QueuePanelWidget  # noqa: E402
+from history import fill_history  # noqa: E402
 from timing import percentile  # noqa: E402
 
 QUEUE = "file-process"
@@ -58,10 +58,11 @@ class WatcherRelay(QObject):
 
 
 class Context:
-    """The one thing the panel asks its context for."""
+    """What the panel asks its context for: the queue client, and the library that names jobs by title."""
 
-    def __init__(self, jobs: JobQueue) -> None:
+    def __init__(self, jobs: JobQueue, library: Library) -> None:
         self.jobs = jobs
+        self.library = library
 
 def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
     """Run the GUI event loop until `condition()`; returns the perf_counter time it became true."""
@@ -72,30 +73,6 @@ def spin_until(app: QApplication, condition, timeout: float = 5.0) -> float:
         app.processEvents()
         time.sleep(0.0005)
     return time.perf_counter()
-
-
-def fill_history(conn: redis.Redis, jobs: JobQueue, total: int) -> None:
-    """`total` completed jobs in QUEUE's history (its normal lane for this user): one real job, its hash copied in
-    bulk (pipelined)."""
-    lane = jobs.lane_for(QUEUE).name
-    registry = FinishedJobRegistry(lane, connection=conn, serializer=JSONSerializer)
-    template_id = jobs.enqueue_function(QUEUE, ECHO, {"value": "history"})
-    queue = jobs.queue(lane)
-    job = queue.fetch_job(template_id)
-    queue.remove(template_id)
-    job.set_status("finished")
-    conn.zadd(registry.key, {template_id: time.time()})
-    fields = conn.hgetall(job.key)
-    have = conn.zcard(registry.key)
-    now = time.time()
-    pipe = conn.pipeline(transaction=False)
-    for i in range(have, total):
-        job_id = f"history-{i:06d}"
-        pipe.hset(f"rq:job:{job_id}", mapping={**fields, b"status": b"finished"})
-        pipe.zadd(registry.key, {job_id: now - i * 0.001})
-        if i % 5000 == 0:
-            pipe.execute()
-    pipe.execute()
 
 
 def measure_freshness(app: QApplication, panel: QueuePanelWidget, jobs: JobQueue, samples: int) -> dict:
@@ -170,7 +147,8 @@ def main() -> None:
                                  environ={})
         jobs = JobQueue(conn, settings)
         runner = BackgroundRunner()
-        panel = QueuePanelWidget(runner, lambda: Context(jobs), lambda: None)
+        context = Context(jobs, Library.from_settings(settings))
+        panel = QueuePanelWidget(runner, lambda: context, lambda: None)
         panel.resize(900, 600)
         panel.show()
         relay = WatcherRelay()
@@ -200,7 +178,7 @@ def main() -> None:
             costs = {}
             for total in (100, args.history):
                 started = time.perf_counter()
-                fill_history(conn, jobs, total)
+                fill_history(conn, jobs, QUEUE, ECHO, total)
                 filled = time.perf_counter() - started
                 costs[total] = refresh_cost(app, panel, conn, jobs)
                 parts = "   ".join(f"{k} {v * 1e3:6.2f} ms" for k, v in costs[total].items())

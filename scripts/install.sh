@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 runtime_pkgs=(libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core python3-venv)
+# chromium: the browser Playwright drives (never its own download); prometheus: a real scraper and promtool
 test_pkgs=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils espeak-ng sox xvfb xauth redis-server
-  desktop-file-utils appstream systemd binutils)  # validators, systemd-analyze, objdump (PyInstaller)
+  desktop-file-utils appstream systemd binutils  # validators, systemd-analyze, objdump (PyInstaller)
+  chromium prometheus)
 # the bundle test freezes this Python with PyInstaller, which needs its shared library (Debian packages it apart)
 if [[ $(python3 -c 'import sys; print(sys.executable)') == /usr/bin/* ]]; then
   test_pkgs+=("libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')")

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "memo_desktop.cli.record_commands",
     "memo_desktop.cli.processing_commands",
     "memo_desktop.cli.desktop_commands",
+    "memo_desktop.cli.web_commands",
     "memo_desktop.cli.dead_letter_commands",
     "memo_desktop.cli.schedule_commands",
 )

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from memo_desktop.core.config import Settings, load_settings
 from memo_desktop.core.context import AppContext
@@ -58,6 +58,19 @@ def queue_pending_uploads(ctx: AppContext) -> None:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")
+
+
+def print_listing(as_json: bool, items: list[Any], as_dict: Callable[[Any], Any], line: Callable[[Any], str],
+                  empty: str) -> int:
+    """A list command's output: JSON, or one line per item (`empty` when there is none)."""
+    if as_json:
+        print_json([as_dict(item) for item in items])
+        return 0
+    for item in items:
+        print(line(item))
+    if not items:
+        print(empty)
+    return 0
 
 
 def run_gui(args: argparse.Namespace) -> int:

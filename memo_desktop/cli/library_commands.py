@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from memo_desktop.cli.common import app_context, print_json, queue_pending_uploads
+from memo_desktop.cli.common import app_context, print_listing, queue_pending_uploads
 from memo_desktop.core.pipeline import delete_memo
 from memo_desktop.core.pipeline.memos import import_or_requeue
 from memo_desktop.core.queueing.priorities import PRIORITY_NAMES
@@ -42,17 +42,14 @@ def upload(args: argparse.Namespace) -> int:
 def list_memos(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
         memos = ctx.library.list(search=args.search)
-    if args.json:
-        print_json([memo.as_dict() for memo in memos])
-        return 0
-    for memo in memos:
-        when = dt.datetime.fromtimestamp(memo.created_at).strftime("%Y-%m-%d %H:%M")
-        state = memo.upload_state.value + (f" ({memo.upload_error})" if memo.upload_error else "")
-        flag = (" [recovered]" if memo.recovered else "") + ("" if memo.audio_local else " [audio in the store only]")
-        print(f"{memo.id}  {when}  {memo.duration:7.1f}s  {state:10}  {memo.title}{flag}\n    {memo.audio_path}")
-    if not memos:
-        print("no memos")
-    return 0
+    return print_listing(args.json, memos, lambda memo: memo.as_dict(), _memo_line, "no memos")
+
+
+def _memo_line(memo) -> str:  # noqa: ANN001 - Memo
+    when = dt.datetime.fromtimestamp(memo.created_at).strftime("%Y-%m-%d %H:%M")
+    state = memo.upload_state.value + (f" ({memo.upload_error})" if memo.upload_error else "")
+    flag = (" [recovered]" if memo.recovered else "") + ("" if memo.audio_local else " [audio in the store only]")
+    return f"{memo.id}  {when}  {memo.duration:7.1f}s  {state:10}  {memo.title}{flag}\n    {memo.audio_path}"
 
 
 def delete(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, help="worker threads (default: the 'concurrency' setting, 5)")
     p.add_argument("--burst", action="store_true", help="drain the queues, then exit")
     p.add_argument("--name", help="worker name prefix (shown in the queue panel and `rq info`)")
+    p.add_argument("--http", metavar="HOST:PORT", help="also serve the web dashboard, HTTP API and /metrics")
     p.set_defaults(handler=run_worker)
 
     p = sub.add_parser("job", help="one job's status (and change a waiting job's priority)")
@@ -47,15 +48,25 @@ def run_worker(args: argparse.Namespace) -> int:
     extra = {"redis_url": args.url} if args.url else {}
     stop_requested = graceful_stop_on_signals()  # before any job starts, so no signal kills one midway
     owns_memos = QueueKind.UPLOAD in kinds and not args.burst  # a machine that uploads has a library of its own
+    from memo_desktop.core.operations import operations_parts  # webhooks and alerts: only for workers that run
+
+    parts, web_redis_parts = _web_parts(args.http)
     plan = RuntimePlan(workers=WorkerPlan(kinds, args.concurrency, args.name, args.burst),
                        requeue_local=owns_memos, collect_results=owns_memos, needs_store=True,
-                       wait_for_redis=not args.burst,
-                       redis_parts=(schedule_ticker_part,) if owns_memos else ())  # its library's schedules
+                       wait_for_redis=not args.burst, parts=parts,
+                       redis_parts=() if args.burst else (*web_redis_parts, *operations_parts(),
+                                                          *((schedule_ticker_part,) if owns_memos else ())))
     listener = _WorkerListener()
     runtime = Runtime(settings_from_args(args, **extra), plan, listener)
     report = runtime.start()  # a refusal, or anything down in burst mode: one line (main) and exit 1
     try:
         pool = runtime.pool
+        if args.http:
+            from memo_desktop.web.server import http_server_of
+
+            server = http_server_of(runtime)
+            if server is not None:
+                print(f"dashboard: {server.url(with_token=sys.stdout.isatty())}", flush=True)
         if pool is not None:
             print(f"memo-desktop worker {pool.name}: {pool.concurrency} threads on {', '.join(pool.queue_names)}",
                   flush=True)
@@ -70,6 +81,15 @@ def run_worker(args: argparse.Namespace) -> int:
     if runtime.failure is not None:
         raise runtime.failure
     return 0 if finished else 1
+
+
+def _web_parts(address: str | None) -> tuple[tuple, tuple]:
+    if not address:
+        return (), ()
+    from memo_desktop.cli.web_commands import http_address
+    from memo_desktop.web.server import web_parts  # the web stack only when asked for
+
+    return web_parts(*http_address(address))
 
 
 class _WorkerListener(RuntimeListener):
@@ -138,6 +158,8 @@ def show_health(args: argparse.Namespace) -> int:
         print(f"redis: connected ({url})")
         for key, counts in data["queues"].items():
             print(f"  {key:12} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+        for alert in snapshot.alerts:
+            print(f"  alert {alert.name}: {alert.describe()}")
         dead = sum(data["deadLetters"].values())
         if dead:
             print(f"  dead letters {dead} (memo-desktop dlq list)")

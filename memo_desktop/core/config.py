@@ -97,6 +97,13 @@ class Settings:
     transcribe_batch_size: int = 0  # 0: chosen for this machine (see core.transcribe.resources)
     transcribe_beam_size: int = 5
     transcribe_threads: int = 0  # 0: one per core
+    # operations: the web dashboard and API inside the GUI (0 = off; `serve` and `worker --http` take flags),
+    # uploads through the API, the failure-rate alert
+    http_port: int = 0
+    upload_max_bytes: int = 2 * 1024**3
+    alert_failure_rate: float = 0.2
+    alert_min_failures: int = 5
+    alert_window: float = 300.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -140,7 +147,7 @@ class Settings:
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _POSITIVE = {"attempts", "concurrency", "keep_completed", "keep_failed", "keep_dead", "sample_rate", "channels",
-             "job_timeout"}
+             "job_timeout", "upload_max_bytes", "alert_min_failures"}
 _NON_NEGATIVE = {"backoff", "rate_limit", "rate_limit_per_user", "s3_timeout", "presign_expiry", "max_record_seconds",
                  "opus_bitrate", "transcribe_threads", "transcribe_batch_size"}
 _CHOICES = {"compress_format": ("flac", "opus"), "transcribe_pipeline": ("batched", "plain")}
@@ -161,6 +168,13 @@ def _validate(s: Settings) -> None:
     for name, choices in _CHOICES.items():
         if getattr(s, name) not in choices:
             raise ConfigError(f"setting '{name}' must be one of {', '.join(choices)}, got {getattr(s, name)!r}")
+    if not 0 <= s.http_port <= 65535:
+        raise ConfigError(f"setting 'http_port' must be 0 (off) or a TCP port up to 65535, got {s.http_port!r}")
+    if not 0 < s.alert_failure_rate <= 1:
+        raise ConfigError(f"setting 'alert_failure_rate' must be a fraction above 0 and at most 1, "
+                          f"got {s.alert_failure_rate!r}")
+    if s.alert_window <= 0:
+        raise ConfigError(f"setting 'alert_window' must be a number of seconds above 0, got {s.alert_window!r}")
     if s.redis_url and not s.redis_url.startswith(_URL_SCHEMES):
         raise ConfigError(f"setting 'redis_url' must start with redis://, rediss:// or unix://, got {s.redis_url!r}")
     if s.s3_endpoint and not re.match(r"^(https?://)?[A-Za-z0-9.\-\[\]:]+(:\d+)?/?$", s.s3_endpoint):
@@ -257,15 +271,16 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         if not key.startswith(ENV_PREFIX) or key in _IGNORED_ENV:
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name in _SECRET_ENV_NAMES:
+        if name in _SECRET_ENV_NAMES or key.startswith(_SECRET_ENV_PREFIXES):
             continue
         out[name] = _coerce(name, value, f"environment variable {key}")
     return out
 
 
 # MEMO_* variables that are not settings fields: secrets and the config-file override.
-_SECRET_ENV_NAMES = {"s3_secret_key"}
-_IGNORED_ENV = {"MEMO_CONFIG", "MEMO_S3_SECRET_KEY"}
+_SECRET_ENV_NAMES = {"s3_secret_key", "http_token"}
+_SECRET_ENV_PREFIXES = ("MEMO_WEBHOOK_SECRET_",)
+_IGNORED_ENV = {"MEMO_CONFIG", "MEMO_S3_SECRET_KEY", "MEMO_HTTP_TOKEN"}
 
 
 def load_settings(

@@ -27,6 +27,9 @@
     │   ├── SourceMissing              the object to process is not in the object store     (also PermanentJobError)
     │   └── BadProcessOptions          a file-process job's `options` are invalid           (also PermanentJobError)
     ├── DesktopIntegrationError    a desktop entry, icon or metainfo file could not be written or removed
+    ├── WebhookError               webhooks (core.webhooks)
+    │   ├── WebhookNotFound        no webhook with that id
+    │   └── DeliveryFailed         an endpoint did not take a delivery (unreachable, timed out, not 2xx)
     └── PermanentJobError          (mixin-like base) a job failure that retrying cannot fix: skips remaining attempts
 
 `PermanentJobError` is also the base of `UnregisteredJobError` (a job naming a function the app did not register).
@@ -116,6 +119,18 @@ class NoInputDevice(RecorderError):
 
 
 class DesktopIntegrationError(MemoError):
+    pass
+
+
+class WebhookError(MemoError):
+    pass
+
+
+class WebhookNotFound(WebhookError):
+    pass
+
+
+class DeliveryFailed(WebhookError):
     pass
 
 

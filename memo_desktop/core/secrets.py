@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "memo-desktop"
 SECRETS_FILENAME = "secrets.json"
 S3_SECRET_KEY = "s3_secret_key"
+HTTP_TOKEN = "http_token"  # the web dashboard's and API's token (core.http_token)
+WEBHOOK_SECRET_PREFIX = "webhook:"  # + a webhook's id: its signing secret, on the machine that added it
 # the secrets the app knows and the environment variable that overrides each
-ENVIRONMENT_VARIABLES = {S3_SECRET_KEY: "MEMO_S3_SECRET_KEY"}
+ENVIRONMENT_VARIABLES = {S3_SECRET_KEY: "MEMO_S3_SECRET_KEY", HTTP_TOKEN: "MEMO_HTTP_TOKEN"}
+WEBHOOK_ENVIRONMENT_PREFIX = "MEMO_WEBHOOK_SECRET_"  # + the webhook's id in capitals
 
 
 class SecretStore(str, Enum):
@@ -138,7 +141,25 @@ def _drop_from_file(settings: Settings, name: str) -> None:
         write_private_json(path, stored)
 
 
+def webhook_secret_name(webhook_id: str) -> str:
+    return WEBHOOK_SECRET_PREFIX + webhook_id
+
+
+def delete_secret(settings: Settings, name: str) -> None:
+    """Forget a secret wherever this machine stored it (keyring and file); the environment is the user's."""
+    _env_var(name)
+    backend = usable_keyring()
+    if backend is not None:
+        try:
+            backend.delete_password(KEYRING_SERVICE, _keyring_user(settings, name))
+        except keyring.errors.KeyringError:  # PasswordDeleteError: it was not there
+            pass
+    _drop_from_file(settings, name)
+
+
 def _env_var(name: str) -> str:
+    if name.startswith(WEBHOOK_SECRET_PREFIX) and re.fullmatch(r"[A-Za-z0-9_]+", name[len(WEBHOOK_SECRET_PREFIX):]):
+        return WEBHOOK_ENVIRONMENT_PREFIX + name[len(WEBHOOK_SECRET_PREFIX):].upper()
     try:
         return ENVIRONMENT_VARIABLES[name]
     except KeyError:

@@ -16,9 +16,11 @@ import logging
 import signal
 import sys
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
+from memo_desktop.core.alerts import Alert
 from memo_desktop.core.config import Settings
 from memo_desktop.core.installation import APP_ID
 from memo_desktop.core.playback import AudioPlayer
@@ -59,6 +61,7 @@ class MemoDesktopApp(QObject):
                                  self.ui_state)
         self.settings_dialog: SettingsDialog | None = None
         self.schedules_dialog: SchedulesDialog | None = None
+        self.opened_dashboard = ""  # the last dashboard URL given to the browser
         self.shut_down = False
 
         self.runner.task_failed.connect(self.window.show_error)
@@ -73,6 +76,8 @@ class MemoDesktopApp(QObject):
         self.host.shutdown_finished.connect(self._on_host_shutdown_finished)
         self.window.settings_requested.connect(self._on_window_settings_requested)
         self.window.schedules_requested.connect(self._on_window_schedules_requested)
+        self.window.dashboard_requested.connect(self._on_window_dashboard_requested)
+        self.host.alert_changed.connect(self._on_host_alert_changed)
         self.window.close_requested.connect(self._on_window_close_requested)
 
         self._deadline = QTimer(self)
@@ -109,7 +114,7 @@ class MemoDesktopApp(QObject):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
-        self.settings_dialog = SettingsDialog(self.host.settings, self.runner, self.window)
+        self.settings_dialog = SettingsDialog(self.host.settings, self.runner, self.window, context=self._context)
         self.settings_dialog.finished.connect(self._on_settings_dialog_finished)
         self.settings_dialog.open()
 
@@ -125,6 +130,21 @@ class MemoDesktopApp(QObject):
         dialog, self.schedules_dialog = self.schedules_dialog, None
         if dialog is not None:
             dialog.deleteLater()
+
+    def _on_window_dashboard_requested(self) -> None:
+        from memo_desktop.web.server import http_server_of  # the part of the running runtime: no I/O here
+
+        server = http_server_of(self.host.runtime)
+        if server is None or server.web is None:
+            self.window.show_error("The web dashboard is off: set its port in Settings (Operations)")
+            return
+        self.opened_dashboard = server.url(with_token=True)
+        if not QDesktopServices.openUrl(QUrl(self.opened_dashboard)):
+            self.window.show_error("No browser could be opened for the web dashboard")
+
+    def _on_host_alert_changed(self, kind: str, alert: Alert) -> None:
+        prefix = "Alert: " if kind == "fired" else "Resolved: "
+        self.window.show_alert(kind, prefix + alert.describe())
 
     def _on_settings_dialog_finished(self, _code: int) -> None:
         dialog, self.settings_dialog = self.settings_dialog, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QSystemTrayIcon, QVBoxLayout, QWidget
 
 from memo_desktop.ui import icons
 from memo_desktop.ui.connection_status_widget import ConnectionStatusWidget
@@ -28,6 +28,7 @@ class MainWindow(QMainWindow):
     close_requested = Signal()
     settings_requested = Signal()
     schedules_requested = Signal()
+    dashboard_requested = Signal()
 
     def __init__(self, controller: RecordingController, recorder: RecorderWidget, library: MemoLibraryWidget,
                  queue_panel: QueuePanelWidget, ui_state: QSettings, parent: QWidget | None = None) -> None:
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self._ui_state = ui_state
         self._closing = False
         self._may_close = False
+        self._tray: QSystemTrayIcon | None = None
 
         self.notifications = NotificationBarWidget(self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -77,6 +79,9 @@ class MainWindow(QMainWindow):
         self.schedules_action = QAction("S&chedules…", self)
         self.schedules_action.setToolTip("Run actions on this library at set times (cron)")
         self.schedules_action.triggered.connect(self.schedules_requested)
+        self.dashboard_action = QAction("Open &web dashboard", self)
+        self.dashboard_action.setToolTip("The queue dashboard in your browser (setting: web dashboard port)")
+        self.dashboard_action.triggered.connect(self.dashboard_requested)
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
@@ -98,6 +103,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.library.import_action)
         file_menu.addAction(self.settings_action)
         file_menu.addAction(self.schedules_action)
+        file_menu.addAction(self.dashboard_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         record_menu = self.menuBar().addMenu("&Recording")
@@ -119,6 +125,18 @@ class MainWindow(QMainWindow):
         """Errors stay visible until dismissed (and go to the status bar too, for the record)."""
         self.notifications.show_message(text, "error")
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    def show_alert(self, kind: str, text: str) -> None:
+        """An alert fired or resolved: in the message bar, and as a desktop notification where the desktop has a
+        system tray."""
+        title = "Memo Desktop: alert" if kind == "fired" else "Memo Desktop: alert resolved"
+        self.notifications.show_message(text, "error" if kind == "fired" else "info")
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            if self._tray is None:
+                self._tray = QSystemTrayIcon(icons.icon("app"), self)
+                self._tray.show()
+            self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning if kind == "fired"
+                                   else QSystemTrayIcon.MessageIcon.Information)
 
     def set_connection_state(self, state: ConnectionState) -> None:
         self.connection_status.set_state(state)

@@ -162,7 +162,7 @@ class DeadLetterTableModel(RowTableModel[DeadLetter]):
     """One page of the dead-letter queue: jobs that failed for good, with why."""
 
     columns = (
-        Column("Job", lambda d: str(d.payload.get("filename") or d.description or d.job_id),
+        Column("Job", lambda d: str(d.title or d.payload.get("filename") or d.description or d.job_id),
                tooltip=lambda d: d.job_id),
         Column("Queue", lambda d: d.queue),
         Column("Priority", lambda d: d.priority, align=CENTER),

@@ -36,9 +36,10 @@ from memo_desktop.core.runtime import ConnectionState
 PAGE_RELOAD_DEBOUNCE_MS = 30  # merges a burst of events into one page read, well inside the 250 ms budget
 
 
-def load_page(jobs: JobQueue, queue: str, state: JobState, offset: int) -> tuple[str, JobState, int,
+def load_page(ctx: AppContext, queue: str, state: JobState, offset: int) -> tuple[str, JobState, int,
                                                                                  tuple[JobRow, ...]]:
-    return queue, state, offset, tuple(list_jobs(jobs, queue, state, offset, PAGE_SIZE))
+    """A page of jobs, each named by its memo's title (this library's, else the one stored with the job)."""
+    return queue, state, offset, tuple(list_jobs(ctx.jobs, queue, state, offset, PAGE_SIZE, ctx.library.titles))
 
 
 def remove_jobs(jobs: JobQueue, job_ids: Sequence[str]) -> int:
@@ -244,7 +245,7 @@ class QueuePanelWidget(PanelSectionWidget):
     def _on_reload_timer_timeout(self) -> None:
         if not self.queue:
             return
-        self._runner.submit(load_page, self._context().jobs, self.queue, self.state, self.pager.offset, key="job-page",
+        self._runner.submit(load_page, self._context(), self.queue, self.state, self.pager.offset, key="job-page",
                             on_result=self._on_page_loaded,
                             on_error=lambda exc: self.error_occurred.emit(f"Job list: {describe_error(exc)}"))
 

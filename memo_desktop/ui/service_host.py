@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from memo_desktop.core.alerts import Alert
 from memo_desktop.core.config import Settings
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError
@@ -36,14 +37,25 @@ from memo_desktop.ui.background import describe_error
 log = logging.getLogger(__name__)
 
 WORKER_STOP_TIMEOUT = 5.0  # s a running job may take to finish at shutdown before it is handed back
+DASHBOARD_HOST = "127.0.0.1"  # the GUI's dashboard is for this machine only (`serve` can listen elsewhere)
 
 
-def gui_plan(settings: Settings) -> RuntimePlan:
+def gui_plan(settings: Settings, on_alert: Callable[[str, Alert], None] | None = None) -> RuntimePlan:
     """What the desktop app runs: everything (this library's schedules too), waiting for services that are down,
-    never giving up on them."""
+    never giving up on them; the web dashboard on 127.0.0.1:`http_port` when that setting is not 0."""
+    from memo_desktop.core.operations import operations_parts
+
+    parts: tuple = ()
+    web_redis_parts: tuple = ()
+    if settings.http_port:
+        from memo_desktop.web.server import web_parts
+
+        parts, web_redis_parts = web_parts(DASHBOARD_HOST, settings.http_port)
     return RuntimePlan(workers=WorkerPlan() if settings.workers_in_app else None, requeue_local=True,
                        collect_results=True, watch=True, needs_store=True, wait_for_redis=True,
-                       refused_is_fatal=False, opens_library=True, redis_parts=(schedule_ticker_part,))
+                       refused_is_fatal=False, opens_library=True, parts=parts,
+                       redis_parts=(*web_redis_parts, *operations_parts(on_alert, deliver=settings.workers_in_app),
+                                    schedule_ticker_part))
 
 
 class _SignalListener(RuntimeListener):
@@ -76,16 +88,20 @@ class ServiceHost(QObject):
     library_changed = Signal()  # memos were added behind the GUI's back (recovery pass, results from elsewhere)
     problem_reported = Signal(str)
     settings_applied = Signal(object)  # Settings
+    alert_changed = Signal(str, object)  # 'fired' or 'resolved', Alert
     shutdown_finished = Signal()
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._listener = _SignalListener(self)
         # a new runtime does no I/O (its context starts everything lazily), so the GUI can use its context at once
-        self._runtime = Runtime(settings, gui_plan(settings), self._listener)
+        self._runtime = Runtime(settings, self._plan(settings), self._listener)
         self._commands: queue.SimpleQueue[Callable[[], bool | None]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="service-host", daemon=True)
         self._shutting_down = False
+
+    def _plan(self, settings: Settings) -> RuntimePlan:
+        return gui_plan(settings, on_alert=self.alert_changed.emit)
 
     # -- what the GUI thread may call (never blocks) ---------------------------------------------------------------
     @property
@@ -148,7 +164,7 @@ class ServiceHost(QObject):
 
     def _apply_settings(self, settings: Settings) -> None:
         started = time.monotonic()
-        old, self._runtime = self._runtime, Runtime(settings, gui_plan(settings), self._listener)
+        old, self._runtime = self._runtime, Runtime(settings, self._plan(settings), self._listener)
         old.stop(worker_timeout=WORKER_STOP_TIMEOUT)
         self._start_runtime()
         log.info("settings applied in %.2f s", time.monotonic() - started)

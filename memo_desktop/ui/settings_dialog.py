@@ -9,6 +9,7 @@ whether transcription is installed (automatic transcription can only be switched
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
@@ -17,11 +18,13 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 
 from memo_desktop.core import transcribe
 from memo_desktop.core.config import Settings, save_settings
+from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import ConfigError, MemoError
 from memo_desktop.core.redis_errors import check_url
 from memo_desktop.core.secrets import S3_SECRET_KEY, get_secret, secret_location, set_secret
 from memo_desktop.core.storage import ObjectStore, StoreConfig
 from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.webhooks_widget import WebhooksWidget
 
 SAMPLE_RATES = (16000, 22050, 44100, 48000)
 TRANSCRIBE_MODELS = ("tiny.en", "base")  # the catalog's installable names; `small` is not (see core.transcribe)
@@ -97,7 +100,8 @@ class _Choice(QWidget):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, runner: BackgroundRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, runner: BackgroundRunner, parent: QWidget | None = None,
+                 context: Callable[[], AppContext] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
@@ -231,6 +235,36 @@ class SettingsDialog(QDialog):
         form.addRow("Language:", self.transcribe_language)
         form.addRow("Pipeline:", self.transcribe_pipeline)
 
+        # Operations: the web dashboard, the failure-rate alert, webhooks
+        self.http_port = QSpinBox(self)
+        self.http_port.setRange(0, 65535)
+        self.http_port.setSpecialValueText("off")
+        self.http_port.setValue(settings.http_port)
+        self.http_port.setToolTip("Serve the web dashboard and HTTP API on 127.0.0.1 at this port (0: off)")
+        self.alert_failure_rate = QDoubleSpinBox(self)
+        self.alert_failure_rate.setRange(0.01, 1.0)
+        self.alert_failure_rate.setSingleStep(0.05)
+        self.alert_failure_rate.setValue(settings.alert_failure_rate)
+        self.alert_min_failures = QSpinBox(self)
+        self.alert_min_failures.setRange(1, 100000)
+        self.alert_min_failures.setValue(settings.alert_min_failures)
+        self.alert_window = QDoubleSpinBox(self)
+        self.alert_window.setRange(10.0, 86400.0)
+        self.alert_window.setDecimals(0)
+        self.alert_window.setSuffix(" s")
+        self.alert_window.setValue(settings.alert_window)
+        operations_box = QGroupBox("Operations", self)
+        form = QFormLayout(operations_box)
+        form.addRow("Web dashboard port:", self.http_port)
+        form.addRow("Alert at failure rate:", self.alert_failure_rate)
+        form.addRow("…and at least failures:", self.alert_min_failures)
+        form.addRow("…within:", self.alert_window)
+        self.webhooks: WebhooksWidget | None = None
+        if context is not None:
+            self.webhooks = WebhooksWidget(runner, context, self)
+            form.addRow(QLabel("Webhooks (signed POSTs on job and alert events):", self))
+            form.addRow(self.webhooks)
+
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #b3261e;")
         self.error_label.setWordWrap(True)
@@ -246,6 +280,7 @@ class SettingsDialog(QDialog):
         left.addWidget(redis_box)
         left.addWidget(store_box)
         left.addLayout(test_row)
+        left.addWidget(operations_box)
         right = QVBoxLayout()
         right.addWidget(workers_box)
         right.addWidget(recording_box)
@@ -301,6 +336,10 @@ class SettingsDialog(QDialog):
             transcribe_model=self.transcribe_model.currentText().strip() or transcribe.DEFAULT_MODEL,
             transcribe_language=self.transcribe_language.currentText().strip().lower() or "auto",
             transcribe_pipeline=self.transcribe_pipeline.currentData(),
+            http_port=self.http_port.value(),
+            alert_failure_rate=round(self.alert_failure_rate.value(), 4),
+            alert_min_failures=self.alert_min_failures.value(),
+            alert_window=self.alert_window.value(),
         )
 
     def new_secret(self) -> str | None:

@@ -54,3 +54,21 @@ def test_the_cli_and_core_load_without_qt():
     code = ("import sys, memo_desktop.cli, memo_desktop.core.context, memo_desktop.core.playback, "
             "memo_desktop.core.pipeline; sys.exit(1 if 'PySide6' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+WEB_STACK = ("memo_desktop.web", "fastapi", "starlette", "uvicorn", "jinja2", "python_multipart")
+
+
+def test_core_never_imports_the_web_layer():
+    """`web/` is a shell over core like `ui/`: core reads no routes, templates or HTTP framework."""
+    offenders = []
+    for path in sorted((PACKAGE / "core").rglob("*.py")):
+        if any(name == stack or name.startswith(stack + ".") for name in imported_modules(path) for stack in WEB_STACK):
+            offenders.append(str(path.relative_to(PACKAGE.parent)))
+    assert not offenders, f"the web layer imported from core: {offenders}"
+
+
+def test_the_web_layer_and_the_worker_load_without_qt():
+    code = ("import sys, memo_desktop.web.server, memo_desktop.core.operations, memo_desktop.cli.web_commands; "
+            "sys.exit(1 if 'PySide6' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -115,9 +115,13 @@ def test_clear_completed(qtbot, desktop):
 
 
 def test_workers_of_this_app_are_listed(qtbot, desktop):
-    qtbot.waitUntil(lambda: desktop.queue_panel.workers_model.rowCount() == 5, timeout=5_000)
-    names = {w.name for w in desktop.queue_panel.workers_model.rows}
-    assert all(name.startswith(f"memo-{desktop.host.settings.device}") for name in names)
+    """The 5 job workers (setting 'concurrency'), and the 2 of the webhook deliveries' own pool."""
+    device = desktop.host.settings.device
+    qtbot.waitUntil(lambda: desktop.queue_panel.workers_model.rowCount() == 7, timeout=5_000)
+    rows = desktop.queue_panel.workers_model.rows
+    assert sum(w.name.startswith(f"memo-{device}") for w in rows) == 5
+    webhook_workers = [w.queues for w in rows if w.name.startswith(f"webhooks-{device}")]
+    assert webhook_workers == [(f"webhook-delivery@{device}",)] * 2
 
 
 def test_offline_first_redis_down_then_back(qtbot, app_settings, tmp_path):

@@ -60,7 +60,9 @@ def test_settings_round_trip_and_apply_without_restart(qtbot, desktop, monkeypat
     assert get_secret(reloaded, S3_SECRET_KEY) == secret
     assert "secret" not in applied.config_file.read_text().lower().replace("# memo-desktop settings", "")
     # applied without a restart: the worker pool now has 3 workers, and the panel shows them
-    qtbot.waitUntil(lambda: desktop.queue_panel.workers_model.rowCount() == 3, timeout=10_000)
+    device = applied.device  # 3 job workers now (and the webhook deliveries' own 2, whatever the concurrency)
+    qtbot.waitUntil(lambda: sum(w.name.startswith(f"memo-{device}") for w in desktop.queue_panel.workers_model.rows)
+                    == 3, timeout=10_000)
     assert desktop.host.settings.concurrency == 3
     # the dialog opens on the saved values
     dialog = open_dialog(qtbot, desktop)
@@ -104,7 +106,7 @@ def test_a_settings_change_swaps_the_pool_and_no_job_runs_under_the_old_settings
     job after the swap gets the new settings from the pool that runs it, and the old workers are gone."""
     jobs = desktop.host.context.jobs
     old_workers = {w.name for w in Worker.all(connection=jobs.connection)}
-    assert len(old_workers) == 5
+    assert len(old_workers) == 7  # the 5 job workers and the 2 of the webhook deliveries' pool
     running = jobs.enqueue_function("file-process", "tests.fixtures.jobs.sleep", {"seconds": 1.0, "steps": 4})
     qtbot.waitUntil(lambda: jobs.status(running).state.value == "active", timeout=10_000)
     with qtbot.waitSignal(desktop.host.settings_applied, timeout=30_000):

@@ -11,6 +11,7 @@ the app's errors (`RedisUnavailable`, `RedisAuthError`, ...; see `core.redis_err
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from memo_desktop.core.redis_errors import translate_redis_errors
 
 PAUSED_QUEUES_KEY = "memo-desktop:paused-queues"
 MAX_ATTEMPTS_KEY = "maxAttempts"  # job.meta: attempts in total (rq keeps only the retries left)
+TITLE_KEY = "title"  # job.meta: the memo's title at enqueue, so any machine can name the job
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 # The function each queue runs (registered by memo_desktop.core.jobs.tasks).
@@ -71,26 +73,29 @@ class JobStatusInfo:
     priority: Priority = Priority.NORMAL
     user: str = ""  # "" for a job queued without a user (by another tool or an older version)
     lane: str = ""  # the RQ queue holding it (what `rq info` lists)
+    title: str = ""  # the memo's title at enqueue (job.meta), so any machine can name the job
 
     def as_dict(self) -> dict[str, Any]:
         """`{jobId, state, progress, result}` first, as the contract says; the rest is extra detail."""
         return {"jobId": self.job_id, "state": self.state.value, "progress": self.progress, "result": self.result,
                 "queue": self.queue, "attemptsMade": self.attempts_made, "attempts": self.attempts,
                 "failedReason": self.error, "worker": self.worker, "enqueuedAt": self.enqueued_at,
-                "finishedAt": self.ended_at, "data": dict(self.payload), "priority": self.priority.value,
-                "userId": self.user or None, "rqQueue": self.lane}
+                "finishedAt": self.ended_at, "data": dict(self.payload), "title": self.title,
+                "priority": self.priority.value, "userId": self.user or None, "rqQueue": self.lane}
 
 
 def _timestamp(value: Any) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def job_status(job: RegisteredJob, with_result: bool = True) -> JobStatusInfo:
-    """`with_result=False` skips reading the result (one Redis round trip per job) when a list does not show it."""
+def job_status(job: RegisteredJob, with_result: bool = True, error: str | None = None) -> JobStatusInfo:
+    """`with_result=False` skips reading the result (one Redis round trip per job) when a list does not show it;
+    `error`: a failed job's error already read (a search reads them for many jobs in one round trip)."""
     state = state_from_rq(job.get_status(refresh=False))
     result = job.return_value() if state is JobState.COMPLETED and with_result else None
-    error = ""
-    if state is JobState.FAILED:
+    if error is None and state is not JobState.FAILED:
+        error = ""
+    elif error is None:
         latest = job.latest_result()
         error = last_line(latest.exc_string) if latest is not None and latest.exc_string else "failed"
     # rq counts down `retries_left` on failures, so the total must come from what was set at enqueue
@@ -104,6 +109,7 @@ def job_status(job: RegisteredJob, with_result: bool = True) -> JobStatusInfo:
         result=result, attempts_made=int(job.meta.get("attempts", 0)), attempts=int(attempts), error=error,
         func=job.func_name or "", worker=job.worker_name or "", enqueued_at=_timestamp(job.enqueued_at),
         ended_at=_timestamp(job.ended_at), payload=payload if isinstance(payload, dict) else {},
+        title=str(job.meta.get(TITLE_KEY) or ""),
     )
 
 
@@ -131,20 +137,23 @@ class JobQueue:
     # -- enqueue ----------------------------------------------------------------------------------------------------
     @translate_redis_errors
     def enqueue(self, kind: QueueKind, payload: Mapping[str, Any], priority: Priority | str | None = None,
-                user: str | None = None) -> str:
+                user: str | None = None, title: str = "") -> str:
         """Validate and enqueue; returns the job id. A live job with the same id is reused, never duplicated (a
-        waiting one is moved up if asked for at a higher priority)."""
+        waiting one is moved up if asked for at a higher priority). `title` (the memo's) goes into the job's meta,
+        not its payload: the payload contract stays as it is."""
         data = validate_payload(kind, payload)
         device = data["device"] if kind is QueueKind.UPLOAD else None
         return self.enqueue_function(queue_name(kind, device or self.settings.device), TASKS[kind], data,
-                                     job_id=job_id_for(kind, data), priority=priority, user=user)
+                                     job_id=job_id_for(kind, data), priority=priority, user=user, title=title)
 
     @translate_redis_errors
     def enqueue_function(self, queue: str, func: str, payload: Mapping[str, Any], job_id: str | None = None,
                          description: str | None = None, priority: Priority | str | None = None,
-                         user: str | None = None) -> str:
+                         user: str | None = None, title: str = "", options: JobOptions | None = None) -> str:
         """Enqueue a registered job function by name (the payload is its only argument) into the lane of `queue`
-        for `priority` (default normal) and `user` (default the `user` setting). A lane name is used as it is."""
+        for `priority` (default normal) and `user` (default the `user` setting); a lane name is used as it is.
+        `options`: attempts and backoff of this job when they are not the settings' (webhook deliveries retry sooner
+        and longer)."""
         lane = self.lane_for(queue, priority, user)
         if job_id is not None:
             existing = self._fetch(job_id)
@@ -156,7 +165,7 @@ class JobQueue:
                         self._move(existing, Lane(current.base, lane.priority, current.user or lane.user))
                     return job_id
                 existing.delete()  # a finished or failed run of the same work: start a fresh one
-        return self._enqueue_call(lane, func, (), {"payload": dict(payload)}, job_id, description)
+        return self._enqueue_call(lane, func, (), {"payload": dict(payload)}, job_id, description, title, options)
 
     def lane_for(self, queue: str, priority: Priority | str | None = None, user: str | None = None) -> Lane:
         """The lane a job of `queue` goes into; bad priorities and user names are refused (PayloadError)."""
@@ -167,15 +176,15 @@ class JobQueue:
                        user if user is not None else given.user or self.settings.user)
 
     def _enqueue_call(self, lane: Lane, func: str, args: tuple, kwargs: dict, job_id: str | None,
-                      description: str | None) -> str:
+                      description: str | None, title: str = "", options: JobOptions | None = None) -> str:
+        options = options or self.options
         rq_queue = self.queue(lane.name)
-        meta = {PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts,
-                PRIORITY_KEY: lane.priority.value, USER_KEY: lane.user}
+        meta = {PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: options.attempts, PRIORITY_KEY: lane.priority.value,
+                USER_KEY: lane.user, **({TITLE_KEY: title} if title else {})}
         with self.connection.pipeline() as pipe:  # the job and its event in one atomic round trip
             job = rq_queue.enqueue_call(
-                func, args=args, kwargs=kwargs, job_id=job_id, timeout=self.options.timeout,
-                result_ttl=self.options.result_ttl, failure_ttl=self.options.failure_ttl,
-                retry=self.options.retry(), meta=meta,
+                func, args=args, kwargs=kwargs, job_id=job_id, timeout=options.timeout,
+                result_ttl=options.result_ttl, failure_ttl=options.failure_ttl, retry=options.retry(), meta=meta,
                 description=description or f"{lane.base} {job_id or ''}".strip(), pipeline=pipe,
             )
             events.publish(self.connection, job.id, lane.name, JobState.WAITING, pipeline=pipe)
@@ -243,9 +252,10 @@ class JobQueue:
             return
         if job.get_status(refresh=False) not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
             return
-        job.retries_left = self.options.attempts - 1
+        attempts = int(job.meta.get(MAX_ATTEMPTS_KEY) or self.options.attempts)  # the job's own, if it has them
+        job.retries_left = attempts - 1
         job.number_of_retries = 0
-        job.meta.update({PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: self.options.attempts})
+        job.meta.update({PROGRESS_KEY: 0, "attempts": 0, MAX_ATTEMPTS_KEY: attempts})
         job.save()
         registry = FailedJobRegistry(job.origin, connection=self.connection, serializer=JSONSerializer,
                                      job_class=RegisteredJob)
@@ -254,7 +264,8 @@ class JobQueue:
         except InvalidJobOperation:  # not in the failed registry any more (trimmed): queue it again as it was
             job.delete()
             self._enqueue_call(Lane.parse(job.origin), job.func_name or "", tuple(job.args or ()),
-                               dict(job.kwargs or {}), job.id, job.description)
+                               dict(job.kwargs or {}), job.id, job.description, str(job.meta.get(TITLE_KEY) or ""),
+                               dataclasses.replace(self.options, attempts=attempts))
             dead_letters.remove(self.connection, [job_id])
             return
         dead_letters.remove(self.connection, [job_id])
@@ -262,8 +273,9 @@ class JobQueue:
 
     def _requeue_letter(self, letter: DeadLetter) -> None:
         """A dead letter whose rq job is gone (trimmed by retention): the same function, arguments, id and lane."""
+        options = dataclasses.replace(self.options, attempts=letter.max_attempts) if letter.max_attempts else None
         self._enqueue_call(Lane.parse(letter.lane), letter.func, letter.args, dict(letter.kwargs), letter.job_id,
-                           letter.description or None)
+                           letter.description or None, letter.title, options)
         dead_letters.remove(self.connection, [letter.job_id])
 
     @translate_redis_errors

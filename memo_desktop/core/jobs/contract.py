@@ -58,6 +58,23 @@ def kind_of_queue(name: str) -> QueueKind:
     return QueueKind.parse(base_of(name).split(DEVICE_SEPARATOR, 1)[0])
 
 
+# Queues of the app's own operations beside the three of the contract (not in the health JSON's `queues`, shown
+# everywhere else): webhook deliveries, routed per device like uploads (only the machine holding a webhook's
+# secret can sign its deliveries).
+WEBHOOK_QUEUE = "webhook-delivery"
+OPS_QUEUES = (WEBHOOK_QUEUE,)
+
+
+def ops_queue_name(family: str, device: str) -> str:
+    return f"{family}{DEVICE_SEPARATOR}{device}"
+
+
+def is_app_queue(name: str) -> bool:
+    """A queue this app writes (a contract queue of any device, or one of its operations queues), or a lane of one."""
+    family = base_of(name).split(DEVICE_SEPARATOR, 1)[0]
+    return family in OPS_QUEUES or any(family == kind.value for kind in QueueKind)
+
+
 OPERATIONS = ("transcribe", "analyze", "compress")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -115,9 +132,13 @@ SCHEMAS: dict[QueueKind, dict[str, Field]] = {
 
 def validate_payload(kind: QueueKind, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Return a plain-dict copy of a valid payload, or raise PayloadError listing every problem."""
+    return validate_fields(kind.value, SCHEMAS[kind], payload)
+
+
+def validate_fields(label: str, schema: Mapping[str, Field], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """`validate_payload` for any schema (the operations queues have their own)."""
     if not isinstance(payload, Mapping):
-        raise PayloadError(f"{kind.value} payload must be a JSON object, got {type(payload).__name__}")
-    schema = SCHEMAS[kind]
+        raise PayloadError(f"{label} payload must be a JSON object, got {type(payload).__name__}")
     problems = [f"unknown field '{name}'" for name in payload if name not in schema]
     for name, spec in schema.items():
         if name not in payload:
@@ -135,7 +156,7 @@ def validate_payload(kind: QueueKind, payload: Mapping[str, Any]) -> dict[str, A
         if problem:
             problems.append(f"'{name}' {problem}")
     if problems:
-        raise PayloadError(f"invalid {kind.value} payload: " + "; ".join(problems))
+        raise PayloadError(f"invalid {label} payload: " + "; ".join(problems))
     return dict(payload)
 
 

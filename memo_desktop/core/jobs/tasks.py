@@ -35,3 +35,12 @@ def process_file(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any]:
     from memo_desktop.core.processing.jobs import run_process
 
     return run_process(ctx, payload, ProgressReporter())
+
+
+@register
+def deliver_webhook(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any]:
+    from memo_desktop.core.webhooks.delivery import deliver
+    from memo_desktop.core.webhooks.registry import WebhookRegistry
+
+    result = deliver(WebhookRegistry(ctx.redis, ctx.settings), payload)
+    return {"delivered": True, "status": result.status, "seconds": round(result.seconds, 3)}

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from memo_desktop.core.config import Settings, secure_state
 from memo_desktop.core.errors import LibraryError, MemoNotFound
@@ -120,6 +120,16 @@ class Library:
         with self._connect() as conn:
             rows = conn.execute(sql, (*params, -1 if limit is None else limit, offset)).fetchall()
         return [self._memo(row) for row in rows]
+
+    def titles(self, memo_ids: Iterable[str]) -> dict[str, str]:
+        """The titles of those of `memo_ids` that are in this library (one query; job lists name jobs by them)."""
+        wanted = sorted({m for m in memo_ids if m})
+        if not wanted:
+            return {}
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT id, title FROM memos WHERE id IN ({', '.join('?' * len(wanted))})",
+                                wanted).fetchall()
+        return dict(rows)
 
     def count(self, search: str | None = None) -> int:
         where, params = _search_clause(search)

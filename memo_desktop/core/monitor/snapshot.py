@@ -3,8 +3,9 @@
 Counts come from LLEN/ZCARD in one pipelined round trip, never from scanning registries, so they cost the same with
 100 or 100,000 jobs in the history. Job lists are read a page at a time.
 
-Counts are read per RQ queue, i.e. per lane (`file-process:high:alice`), and summed: per queue (`by_base`, what the
-panel lists), per kind (`by_kind`, the health JSON's fileUpload/fileProcess/fileDelete) and per user (`by_user`).
+Counts are read per RQ queue, i.e. per lane (`file-process:high:alice`: `queues`), and summed per queue (`by_base`,
+what the panel and the page list), per kind (`by_kind`, the health JSON's fileUpload/fileProcess/fileDelete) and per
+user (`by_user`). A page of a queue's jobs (`job_ids_page`) reads all its lanes; a lane name reads that lane.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import heapq
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from memo_desktop.core.alerts import Alert, active_alert_commands, alerts_from
 from memo_desktop.core.jobs.client import PAUSED_QUEUES_KEY, JobQueue, JobStatusInfo, kind_of_queue_safe
-from memo_desktop.core.jobs.contract import QueueKind
+from memo_desktop.core.jobs.contract import QueueKind, is_app_queue
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.queueing import dead_letters
-from memo_desktop.core.queueing.lanes import Lane, base_of, lanes_of, serving_order
+from memo_desktop.core.queueing.lanes import Lane, base_of, known_queue_names as rq_queue_names, lanes_of, serving_order
 from memo_desktop.core.queueing.priorities import Priority
 from memo_desktop.core.redis_errors import REDIS_FAILURES, describe, translate
 
@@ -71,6 +73,7 @@ class HealthSnapshot:
     queues: dict[str, QueueCounts] = field(default_factory=dict)  # RQ queue (lane) name -> counts
     workers: tuple[WorkerRow, ...] = ()
     taken_at: float = 0.0
+    alerts: tuple[Alert, ...] = ()  # the cluster's active alerts (core.alerts)
     dead_letters: dict[str, int] = field(default_factory=dict)  # queue (base name) -> dead letters
 
     @cached_property
@@ -80,6 +83,10 @@ class HealthSnapshot:
         for name, counts in self.queues.items():
             groups.setdefault(base_of(name), []).append(counts)
         return {base: _sum(items) for base, items in sorted(groups.items())}
+
+    def counts_of(self, queue: str) -> QueueCounts | None:
+        """A queue's counts over its lanes, or one lane's when given a lane name."""
+        return self.queues.get(queue) if Lane.parse(queue).user is not None else self.by_base.get(queue)
 
     def by_kind(self) -> dict[QueueKind, QueueCounts]:
         totals = {kind: QueueCounts() for kind in QueueKind}
@@ -116,6 +123,7 @@ class HealthSnapshot:
             data["deadLetters"] = dict(self.dead_letters)
         else:
             data["error"] = self.error
+        data["alerts"] = [alert.as_dict() for alert in self.alerts] if self.connected else None
         return data
 
 
@@ -129,7 +137,7 @@ def known_queue_names(connection: redis.Redis, local_names: list[str]) -> list[s
     """Every RQ queue (lane) of the app on the Redis, plus the given local queues."""
     names = {raw.decode().removeprefix(Queue.redis_queue_namespace_prefix)
              for raw in connection.smembers(Queue.redis_queues_keys)}
-    return sorted(n for n in names | set(local_names) if kind_of_queue_safe(n) is not None)
+    return sorted(n for n in names | set(local_names) if is_app_queue(n))
 
 
 def read_health(connection: redis.Redis, local_names: list[str], with_workers: bool = True) -> HealthSnapshot:
@@ -148,18 +156,23 @@ def read_health(connection: redis.Redis, local_names: list[str], with_workers: b
             for base in bases:
                 pipe.zcard(dead_letters.queue_key(base))
             pipe.smembers(PAUSED_QUEUES_KEY)
+            active_alert_commands(pipe)
             raw = pipe.execute()
-        paused = {p.decode() for p in raw[-1]}
+        tail = len(names) * 5
+        dead = dict(zip(bases, raw[tail:tail + len(bases)]))
+        tail += len(bases)
+        paused = {p.decode() for p in raw[tail]}
+        alerts = alerts_from(raw[tail + 1:])
         queues = {}
         for i, name in enumerate(names):
             waiting, active, scheduled, completed, failed = raw[i * 5:(i + 1) * 5]
             queues[name] = QueueCounts(waiting, active, scheduled, completed, failed,
                                        name in paused or base_of(name) in paused)
-        dead = dict(zip(bases, raw[len(names) * 5:-1]))
         workers = read_workers(connection) if with_workers else ()
     except REDIS_FAILURES as exc:
         return HealthSnapshot(False, error=str(translate(exc, describe(connection))), taken_at=time.time())
-    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time(), dead_letters=dead)
+    return HealthSnapshot(True, queues=queues, workers=workers, taken_at=time.time(), alerts=alerts,
+                          dead_letters=dead)
 
 
 def read_workers(connection: redis.Redis) -> tuple[WorkerRow, ...]:
@@ -168,6 +181,14 @@ def read_workers(connection: redis.Redis) -> tuple[WorkerRow, ...]:
         rows.append(WorkerRow(worker.name, worker.hostname or "", str(worker.get_state()),
                               tuple(worker.queue_names()), worker.get_current_job_id()))
     return tuple(sorted(rows, key=lambda r: r.name))
+
+
+TitleLookup = Callable[[Iterable[str]], Mapping[str, str]]  # memo ids -> their titles in this machine's library
+
+
+def memo_id_of(payload: Mapping[str, Any]) -> str:
+    """The memo a job is about (uploads name it `memoId`, processing and deletion `fileId`)."""
+    return str(payload.get("memoId") or payload.get("fileId") or "")
 
 
 @dataclass(frozen=True)
@@ -182,35 +203,42 @@ class JobRow:
     attempts: int
     worker: str
     error: str
-    title: str
+    title: str  # the memo's title: this library's when the memo lives here, else the one stored at enqueue
     enqueued_at: float | None
     ended_at: float | None
+    memo_id: str = ""
     priority: Priority = Priority.NORMAL
     user: str = ""
 
     @classmethod
-    def from_status(cls, info: JobStatusInfo) -> JobRow:
+    def from_status(cls, info: JobStatusInfo, titles: Mapping[str, str] | None = None) -> JobRow:
         payload = info.payload
-        title = str(payload.get("filename") or payload.get("operation", "") + " " + str(payload.get("fileId", "")))
+        memo_id = memo_id_of(payload)
+        title = (titles or {}).get(memo_id) or info.title or _fallback_title(payload)
         return cls(info.job_id, info.queue, info.state, info.progress, info.attempts_made, info.attempts,
-                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at, info.priority,
+                   info.worker, info.error, title.strip(), info.enqueued_at, info.ended_at, memo_id, info.priority,
                    info.user)
 
 
-def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limit: int = 50) -> list[JobRow]:
-    """One page of a queue's jobs in one state, over all its lanes (a lane name: that lane only). Waiting jobs come
-    in serving order (high lanes first); history states newest first."""
-    connection = jobs.connection
+def _fallback_title(payload: Mapping[str, Any]) -> str:
+    """Jobs queued before titles went into their meta: what the payload says (never the stored `<id>.wav`)."""
+    operation = payload.get("operation") or payload.get("type") or ""
+    return f"{operation} {memo_id_of(payload)}".strip() or str(payload.get("filename") or "")
+
+
+def job_ids_page(connection: redis.Redis, queue: str, state: JobState, offset: int, limit: int) -> list[str]:
+    """The ids of one page of a queue's jobs in one state, over all its lanes (a lane name: that lane only).
+    Waiting jobs come in serving order (high lanes first), running and scheduled ones oldest first, history states
+    newest first."""
     lanes = [Lane.parse(queue)] if Lane.parse(queue).user is not None else \
-        serving_order(lanes_of(jobs.lanes(queue), [queue]))
+        serving_order(lanes_of(rq_queue_names(connection), [queue]))
     if state is JobState.WAITING:
         ids = _waiting_page(connection, lanes, offset, limit)
     elif state in (JobState.ACTIVE, JobState.SCHEDULED, JobState.COMPLETED, JobState.FAILED):
         ids = _registry_page(connection, lanes, state, offset, limit)
     else:
         return []
-    job_ids = [StartedJobRegistry.parse_job_id(raw) for raw in ids]
-    return [JobRow.from_status(info) for info in jobs.statuses(job_ids, with_results=False)]
+    return [StartedJobRegistry.parse_job_id(raw) for raw in ids]
 
 
 def _waiting_page(connection: redis.Redis, lanes: list[Lane], offset: int, limit: int) -> list[bytes]:
@@ -247,3 +275,16 @@ def _registry_page(connection: redis.Redis, lanes: list[Lane], state: JobState, 
         chunks = pipe.execute()
     merged = heapq.merge(*chunks, key=lambda entry: -entry[1] if newest_first else entry[1])
     return [entry for entry, _ in list(merged)[offset:offset + limit]]
+
+
+def rows_for(jobs: JobQueue, job_ids: list[str], titles: TitleLookup | None = None) -> list[JobRow]:
+    infos = jobs.statuses(job_ids, with_results=False)
+    known = titles(memo_id_of(info.payload) for info in infos) if titles is not None else {}
+    return [JobRow.from_status(info, known) for info in infos]
+
+
+def list_jobs(jobs: JobQueue, queue: str, state: JobState, offset: int = 0, limit: int = 50,
+              titles: TitleLookup | None = None) -> list[JobRow]:
+    """One page of a queue's jobs in one state (over its lanes), newest first for history states. `titles` names each
+    job by its memo's title in this machine's library (e.g. `library.titles`)."""
+    return rows_for(jobs, job_ids_page(jobs.connection, queue, state, offset, limit), titles)

@@ -27,7 +27,7 @@ class QueueWatcher:
     def __init__(self, connection: redis.Redis, hub: EventHub, local_queue_names: list[str],
                  on_snapshot: Callable[[HealthSnapshot], None],
                  on_events: Callable[[list[JobEvent]], None] | None = None,
-                 poll_interval: float = 2.0, min_interval: float = 0.1) -> None:
+                 poll_interval: float = 2.0, min_interval: float = 0.1, name: str = "queue-watcher") -> None:
         self._connection = connection
         self._hub = hub
         self._local_names = local_queue_names
@@ -35,6 +35,7 @@ class QueueWatcher:
         self._on_events = on_events or (lambda events: None)
         self._poll_interval = poll_interval
         self._min_interval = min_interval
+        self._name = name
         self._inbox: queue_module.SimpleQueue[JobEvent | None] = queue_module.SimpleQueue()
         self._stop = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
@@ -42,7 +43,7 @@ class QueueWatcher:
 
     def start(self) -> QueueWatcher:
         self._unsubscribe = self._hub.subscribe(self._inbox.put)
-        self._thread = threading.Thread(target=self.run, name="queue-watcher", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=self._name, daemon=True)
         self._thread.start()
         return self
 

@@ -44,7 +44,8 @@ def add_memo(ctx: AppContext, path: Path | str, *, title: str | None = None, rec
 def queue_upload(ctx: AppContext, memo: Memo, priority: Priority | str | None = None) -> AddResult:
     """Queue a memo's upload; with Redis down the memo stays `local` and is queued at the next chance."""
     try:
-        job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device), priority=priority)
+        job_id = ctx.jobs.enqueue(QueueKind.UPLOAD, upload_payload(memo, ctx.settings.device), priority=priority,
+                                  title=memo.title)
     except RedisUnavailable as exc:
         memo = ctx.library.set_upload_state(memo.id, UploadState.LOCAL, error=str(exc))
         when = "once the setting is fixed" if isinstance(exc, RedisRefused) else "when Redis is reachable again"
@@ -108,7 +109,8 @@ def delete_memo(ctx: AppContext, memo_id: str) -> str | None:
     memo = ctx.library.get(memo_id)
     job_id = None
     if memo.object_key or any(v.object_key for v in memo.variants) or memo.upload_state is UploadState.UPLOADING:
-        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": ObjectStore.memo_prefix(memo.id)})
+        job_id = ctx.jobs.enqueue(QueueKind.DELETE, {"fileId": memo.id, "s3Key": ObjectStore.memo_prefix(memo.id)},
+                                  title=memo.title)
     ctx.library.delete(memo_id)
     return job_id
 
@@ -124,7 +126,8 @@ def queue_process(ctx: AppContext, memo_id: str, operation: str, options: dict |
     if memo.upload_state is not UploadState.UPLOADED or not memo.object_key:
         raise LibraryError(f"memo {memo_id} is not uploaded yet (state: {memo.upload_state.value}); "
                            "processing reads it from the object store")
-    return ctx.jobs.enqueue(QueueKind.PROCESS, process_payload(memo, operation, options), priority=priority)
+    return ctx.jobs.enqueue(QueueKind.PROCESS, process_payload(memo, operation, options), priority=priority,
+                            title=memo.title)
 
 
 def process_payload(memo: Memo, operation: str, options: dict | None = None) -> dict:

@@ -53,12 +53,15 @@ class DeadLetter:
     failed_at: float = 0.0
     attempts_made: int = 0
     description: str = ""
+    title: str = ""  # the memo's, when the job has one (job.meta)
+    max_attempts: int = 0  # the job's own attempts in total (0: the settings'), kept when it is requeued
 
     def to_json(self) -> str:
         return json.dumps({"jobId": self.job_id, "queue": self.queue, "lane": self.lane, "func": self.func,
                            "args": list(self.args), "kwargs": dict(self.kwargs), "priority": self.priority,
                            "userId": self.user, "reason": self.reason, "failedAt": self.failed_at,
-                           "attemptsMade": self.attempts_made, "description": self.description},
+                           "attemptsMade": self.attempts_made, "description": self.description,
+                           "title": self.title, "maxAttempts": self.max_attempts},
                           separators=(",", ":"), default=str)
 
     @classmethod
@@ -68,7 +71,8 @@ class DeadLetter:
                    args=tuple(d.get("args") or ()), kwargs=d.get("kwargs") or {},
                    priority=d.get("priority", "normal"), user=d.get("userId", ""), reason=d.get("reason", ""),
                    failed_at=float(d.get("failedAt", 0.0)), attempts_made=int(d.get("attemptsMade", 0)),
-                   description=d.get("description", ""))
+                   description=d.get("description", ""), title=d.get("title", ""),
+                   max_attempts=int(d.get("maxAttempts", 0)))
 
     @property
     def payload(self) -> Mapping[str, Any]:
@@ -80,7 +84,7 @@ class DeadLetter:
         """For `dlq list --json` and the web API: camelCase, like a job's status."""
         return {"jobId": self.job_id, "queue": self.queue, "rqQueue": self.lane, "func": self.func,
                 "priority": self.priority, "userId": self.user, "reason": self.reason, "failedAt": self.failed_at,
-                "attemptsMade": self.attempts_made, "data": dict(self.payload)}
+                "attemptsMade": self.attempts_made, "title": self.title, "data": dict(self.payload)}
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ def of_job(job: Job, reason: str) -> DeadLetter:
                       args=tuple(job.args or ()), kwargs=dict(job.kwargs or {}), priority=lane.priority.value,
                       user=lane.user or "", reason=reason,
                       failed_at=job.ended_at.timestamp() if job.ended_at is not None else time.time(),
-                      attempts_made=int(job.meta.get("attempts", 0)), description=job.description or "")
+                      attempts_made=int(job.meta.get("attempts", 0)), description=job.description or "",
+                      title=str(job.meta.get("title") or ""), max_attempts=int(job.meta.get("maxAttempts") or 0))
 
 
 # KEYS: entries, all, the queue's set, the queues set, dropped. ARGV: id, json, score, queue, cap, queue key prefix.

@@ -156,7 +156,12 @@ class Runtime:
         if plan.uses_library and ctx.open_library():  # opening it recovers interrupted recordings
             self._listener.library_changed()
         for factory in plan.parts:
-            self._start_part(factory)
+            try:
+                self._start_part(factory)
+            except MemoError as exc:  # e.g. the dashboard's port is taken: headless, that ends the start
+                if plan.refused_is_fatal:
+                    raise
+                self._give_up(exc, str(exc))  # the GUI reports it and runs everything else
         links: list[Link] = []
         if plan.needs_store:  # before Redis: the pool must not take a job before the gate knows the store
             links.append(Link("store", self._probe_store, self._on_store_change))

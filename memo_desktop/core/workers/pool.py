@@ -44,7 +44,10 @@ class WorkerInfo:
 
 class WorkerPool:
     def __init__(self, context: AppContext, queue_names: list[str], *, concurrency: int | None = None,
-                 name: str | None = None, burst: bool = False, gate: DependencyGate | None = None) -> None:
+                 name: str | None = None, burst: bool = False, gate: DependencyGate | None = None,
+                 rate_limit: float | None = None) -> None:
+        """`rate_limit`: jobs/s for this pool when not the settings' shared one (0: none; webhook deliveries must
+        not spend the tokens of uploads)."""
         settings = context.settings
         self.context = context
         self.connection = connection = context.redis
@@ -54,8 +57,9 @@ class WorkerPool:
         self.name = name or f"memo-{settings.device}-{uuid.uuid4().hex[:6]}"
         self.burst = burst
         self.gate = gate or DependencyGate()
-        self._limiter = RateLimiter(connection, settings.rate_limit)
-        self._user_limits = UserRateLimits(connection, settings.rate_limit_per_user)
+        self._limiter = RateLimiter(connection, settings.rate_limit if rate_limit is None else rate_limit)
+        # a pool with a rate limit of its own (operations: webhook deliveries) spends no user's share either
+        self._user_limits = UserRateLimits(connection, settings.rate_limit_per_user if rate_limit is None else 0)
         self.lanes = LaneView(connection, self.queue_names)  # shared by the pool's workers and its scheduler
         self._workers: list[ThreadWorker] = []
         self._threads: list[threading.Thread] = []

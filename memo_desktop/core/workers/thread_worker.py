@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 import redis
+from redis.client import PubSubWorkerThread
 from rq.command import parse_payload
 from rq.exceptions import DequeueTimeout, NoSuchJobError
 from rq.executions import Execution
@@ -39,8 +40,9 @@ from memo_desktop.core.jobs import events
 from memo_desktop.core.jobs.client import last_line
 from memo_desktop.core.jobs.registry import RegisteredJob
 from memo_desktop.core.jobs.states import JobState, state_from_rq
+from memo_desktop.core import outcomes
 from memo_desktop.core.queueing import dead_letters, retention
-from memo_desktop.core.queueing.lanes import Lane
+from memo_desktop.core.queueing.lanes import Lane, base_of
 from memo_desktop.core.redis_errors import REDIS_FAILURES
 from memo_desktop.core.threads import join_thread
 from memo_desktop.core.workers.gate import DependencyGate
@@ -107,9 +109,11 @@ class ThreadWorker(SimpleWorker):
         `unsubscribe`)."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
-                                                       exception_handler=self._pubsub_exception_handler)
+        # what `run_in_thread` does, with the thread named before it starts (renamed after, it ran as Thread-N)
+        self.pubsub_thread = PubSubWorkerThread(self.pubsub, PUBSUB_POLL_SECONDS, daemon=True,
+                                                exception_handler=self._pubsub_exception_handler)
         self.pubsub_thread.name = f"{self.name}-commands"
+        self.pubsub_thread.start()
 
     def unsubscribe(self) -> None:
         """rq closes the pubsub connection from this thread while its pubsub thread may still be reading it (EBADF
@@ -311,8 +315,8 @@ class ThreadWorker(SimpleWorker):
         super()._finalize_failure(job, queue, execution, exc_info)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
-        """Go idle, heartbeat, publish the outcome, keep a dead letter of a job that failed for good and apply
-        retention, in one round trip (two for a failure: its reason is read)."""
+        """Go idle, heartbeat, record the duration and outcome, publish it, keep a dead letter of a job that failed
+        for good and apply retention, in one round trip (two for a failure: its reason is read)."""
         status = job.get_status(refresh=False)  # set by rq as it stored the outcome; the job may be trimmed already
         state = state_from_rq(status)
         error = ""
@@ -325,6 +329,7 @@ class ThreadWorker(SimpleWorker):
             self.set_state(WorkerStatus.IDLE, pipeline=pipe)
             self.heartbeat(pipeline=pipe)
             retention.restamp(pipe, job, status)
+            outcomes.record(pipe, job, base_of(queue.name), status)  # the duration histogram and failure rate, by queue
             events.publish(self.connection, job.id, queue.name, state, progress, error, pipeline=pipe)
             if status == JobStatus.FAILED:  # no attempt left (or a permanent error): kept until requeued or purged
                 dead_letters.record(pipe, dead_letters.of_job(job, error or "failed"), self._keep_dead)
