@@ -91,12 +91,19 @@ class MetricsCollector(Collector):
                 pipe.exists(key)
             raw = pipe.execute()
         width = len(_STATUS_KEYS)
-        jobs = GaugeMetricFamily("rq_jobs", "RQ jobs by queue and status", labels=["queue", "status"])
+        # by queue, its lanes (one RQ queue per priority and user: core.queueing.lanes) summed, so the labels are the
+        # queues workers listen on (memo_desktop_queue_workers) and the alerting rules can compare the two
+        totals: dict[tuple[str, str], int] = {}
         for i, queue in enumerate(queues):
             for j, (status, _) in enumerate(_STATUS_KEYS):
-                jobs.add_metric([queue, status], raw[i * width + j])
+                key = (base_of(queue), status)
+                totals[key] = totals.get(key, 0) + int(raw[i * width + j])
+        jobs = GaugeMetricFamily("rq_jobs", "RQ jobs by queue and status", labels=["queue", "status"])
+        for (queue, status), count in sorted(totals.items()):
+            jobs.add_metric([queue, status], count)
         yield jobs
         rest = raw[len(queues) * width:]
+        queues = sorted({base_of(queue) for queue in queues})
         yield _histogram(rest[0])
         deliveries = CounterMetricFamily("memo_desktop_webhook_deliveries", "Webhook delivery attempts by result",
                                          labels=["result"])

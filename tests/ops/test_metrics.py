@@ -56,7 +56,7 @@ def test_metrics_cover_the_cluster_with_rq_exporter_names(ops_settings, runtimes
     assert value(found, "memo_desktop_job_duration_seconds_bucket", le="0.1", **operation) == 1  # the failure
     assert value(found, "memo_desktop_job_duration_seconds_bucket", le="0.5", **operation) == 4
     assert 0.6 <= value(found, "memo_desktop_job_duration_seconds_sum", **operation) < 2.0
-    assert value(found, "memo_desktop_dead_letter_jobs", queue=QUEUE) == 0
+    assert value(found, "memo_desktop_dead_letter_jobs", queue=QUEUE) == 1  # the permanent failure
     assert value(found, "memo_desktop_alert_active", alert="failure_rate") == 0
     assert value(found, "memo_desktop_queue_workers", queue=QUEUE) == 0  # the burst pool has ended
     for result in ("delivered", "failed"):
