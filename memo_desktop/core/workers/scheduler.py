@@ -42,30 +42,34 @@ LOCK_TTL_SECONDS = 15
 ABANDONED = "its worker stopped responding (abandoned)"
 
 
+class LaneScheduler(RQScheduler):
+    """rq's scheduler over queues that grow as lanes appear: one instance (and one connection pool) for the pool's
+    life. rq keeps the queues it locks and schedules in `_queue_names`; `follow` is the one place that sets it."""
+
+    def follow(self, queue_names: list[str]) -> None:
+        self._queue_names = set(queue_names)
+        self._scheduled_job_registries = []  # rq rebuilds them from the locks it holds
+
+
 class Scheduler:
     def __init__(self, connection: redis.Redis, lanes: LaneView | list[str], name: str, keep_dead: int = 10_000
                  ) -> None:
         self._connection = connection
         self._view = lanes if isinstance(lanes, LaneView) else LaneView(connection, lanes)
-        self._name = name
         self._keep_dead = keep_dead
         self._queues: list[str] = []
-        self._rq = self._rq_scheduler([])
+        self._rq = LaneScheduler([], connection=connection, serializer=JSONSerializer, name=name,
+                                 logging_level=logging.WARNING)
         self._last_reap = 0.0
         self._last_lock = 0.0
-
-    def _rq_scheduler(self, queues: list[str]) -> RQScheduler:
-        return RQScheduler(queues, connection=self._connection, serializer=JSONSerializer, name=self._name,
-                           logging_level=logging.WARNING)
 
     def _follow_lanes(self) -> bool:
         """Take on the lanes that appeared since the last tick; True when the set changed."""
         lanes = sorted(self._view.all_lanes())
         if lanes == self._queues:
             return False
-        self._rq.release_locks()
         self._queues = lanes
-        self._rq = self._rq_scheduler(lanes)
+        self._rq.follow(lanes)
         return True
 
     def tick(self) -> None:
