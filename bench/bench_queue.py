@@ -187,7 +187,8 @@ def main() -> None:
         run_worker_processes(url, Path(tmp), 2, 5, n)  # empty queue: what starting and stopping them costs
         startup = cpu_seconds() - startup
         runs = {
-            "stock rq SimpleWorker (1 process, 1 thread)": (lambda: run_stock_simpleworker(conn, jobs), 0.0, STOCK_ECHO),
+            "stock rq SimpleWorker (1 process, 1 thread)":
+                (lambda: run_stock_simpleworker(conn, jobs), 0.0, STOCK_ECHO),
             "app WorkerPool (1 process x 5 threads)": (lambda: run_pool(drain_settings, 5), 0.0, ECHO),
             "memo-desktop worker --burst (2 processes x 5 threads)":
                 (lambda: run_worker_processes(url, Path(tmp), 2, 5, n), startup, ECHO),

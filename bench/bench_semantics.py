@@ -4,8 +4,9 @@
 
 - drain rate of trivial jobs, the app's WorkerPool (1 process x 5 threads, burst, no rate limit): jobs spread over
   three priorities and two users (six lanes), and all in one lane, vs the same jobs queued as before into one plain
-  RQ queue (today's single queue): median of interleaved rounds; the rate spans the first job's start to the last job's end. Redis commands
-  per job (INFO commandstats) and CPU per job (getrusage) say what a dequeue over lanes costs;
+  RQ queue (today's single queue): median of interleaved rounds; the rate spans the first job's start to the last
+  job's end. Redis commands per job (INFO commandstats) and CPU per job (getrusage) say what a dequeue over lanes
+  costs;
 - the wait of a high job behind a backlog of low ones (each 50 ms of I/O, 5 workers): its enqueue to its start,
   against the next free worker slot (a slot frees every 50 ms / 5 = 10 ms on average, at most 50 ms) and against what
   the same job would wait at low priority (the rest of the backlog);
