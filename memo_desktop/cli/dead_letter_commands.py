@@ -8,10 +8,8 @@ import datetime as dt
 
 from memo_desktop.cli.common import app_context, print_json
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import JobNotFound, PayloadError
-from memo_desktop.core.jobs.contract import QueueKind, queue_name
+from memo_desktop.core.jobs.contract import queue_named
 from memo_desktop.core.queueing import dead_letters
-from memo_desktop.core.queueing.lanes import base_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,13 +45,7 @@ def _count(text: str) -> int:
 
 
 def resolve_queue(ctx: AppContext, name: str | None) -> str | None:
-    """A queue as the user names it: file-process, fileProcess, file-upload (this device's) or file-upload@pc."""
-    if not name:
-        return None
-    try:
-        return queue_name(QueueKind.parse(name), ctx.settings.device)
-    except PayloadError:
-        return base_of(name)
+    return queue_named(name, ctx.settings.device) if name else None
 
 
 def _one_or_all(args: argparse.Namespace, bulk: bool) -> None:
@@ -104,7 +96,6 @@ def purge_dead(args: argparse.Namespace) -> int:
             count = dead_letters.purge(ctx.redis, resolve_queue(ctx, args.queue), args.older_than)
             print(f"purged {count} dead letter(s)")
             return 0
-        if not dead_letters.remove(ctx.redis, [args.job_id]):
-            raise JobNotFound(f"no dead letter with id '{args.job_id}' (requeued or purged already?)")
+        dead_letters.purge_one(ctx.redis, args.job_id)
     print(f"purged {args.job_id}")
     return 0

@@ -38,7 +38,7 @@ def queue_page(request: Request) -> HTMLResponse:
     html = TEMPLATES.get_template("queue.html").render(
         live=live, jobs=views.job_page(jobs, 1, PAGE_SIZE) if jobs is not None else None,
         states=[s.value for s in LISTABLE_STATES], page_size=PAGE_SIZE, webhooks=hooks,
-        sections=[{"title": s.title, "url": s.api_url} for s in web.sections], device=ctx.settings.device)
+        device=ctx.settings.device)
     return HTMLResponse(html, headers={"cache-control": "no-store", "referrer-policy": "no-referrer",
                                        "content-security-policy": "default-src 'self'; img-src 'self' data:; "
                                                                   "script-src 'self'; style-src 'self'; "

@@ -16,10 +16,9 @@ import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi.routing import APIRouter
 
 from memo_desktop.core.errors import ConfigError, ServiceError
 from memo_desktop.core.http_token import check_bind, load_token
@@ -28,7 +27,7 @@ from memo_desktop.core.operations import watched_queue_names
 from memo_desktop.core.runtime import Part, PartFactory
 from memo_desktop.core.threads import join_thread, start_thread
 from memo_desktop.web import views
-from memo_desktop.web.app import PageSection, WebState, create_app
+from memo_desktop.web.app import WebState, create_app
 from memo_desktop.web.live import LiveFeed, LiveFeedPart
 
 if TYPE_CHECKING:
@@ -62,13 +61,10 @@ def _bind(host: str, port: int) -> socket.socket:
 class HttpServer:
     name = "http server"
 
-    def __init__(self, runtime: Runtime, host: str, port: int, routers: Sequence[APIRouter] = (),
-                 sections: Sequence[PageSection] = ()) -> None:
+    def __init__(self, runtime: Runtime, host: str, port: int) -> None:
         self._runtime = runtime
         self.host = host
         self.port = port
-        self._routers = tuple(routers)
-        self._sections = tuple(sections)
         self.feed = LiveFeed(lambda snap: views.snapshot(snap, runtime.connections))
         self.web: WebState | None = None
         self._server: uvicorn.Server | None = None
@@ -84,8 +80,8 @@ class HttpServer:
         check_bind(self.host, token)
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]  # port 0: the one the system chose
-        self.web = WebState(self._runtime, self.feed, token, self.port, self._sections)
-        config = uvicorn.Config(create_app(self.web, self._routers), log_level="warning", access_log=False,
+        self.web = WebState(self._runtime, self.feed, token, self.port)
+        config = uvicorn.Config(create_app(self.web), log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=GRACEFUL_SECONDS, loop="asyncio",
                                 server_header=False)
         self._server = server = uvicorn.Server(config)
@@ -114,13 +110,12 @@ class HttpServer:
         return join_thread(self._thread, timeout)
 
 
-def web_parts(host: str, port: int, routers: Sequence[APIRouter] = (), sections: Sequence[PageSection] = ()
-              ) -> tuple[tuple[PartFactory, ...], tuple[PartFactory, ...]]:
+def web_parts(host: str, port: int) -> tuple[tuple[PartFactory, ...], tuple[PartFactory, ...]]:
     """(parts, redis_parts) of a plan that serves the dashboard and API on host:port (0: any free port)."""
     servers: dict[int, HttpServer] = {}
 
     def server(runtime: Runtime) -> Part:
-        servers[id(runtime)] = made = HttpServer(runtime, host, port, routers, sections)
+        servers[id(runtime)] = made = HttpServer(runtime, host, port)
         return made
 
     def live(runtime: Runtime) -> Part:

@@ -13,7 +13,7 @@ def job_row(row: JobRow) -> dict[str, Any]:
     return {"jobId": row.job_id, "queue": row.queue, "state": row.state.value, "progress": row.progress,
             "attemptsMade": row.attempts_made, "attempts": row.attempts, "worker": row.worker,
             "failedReason": row.error, "title": row.title, "memoId": row.memo_id, "enqueuedAt": row.enqueued_at,
-            "finishedAt": row.ended_at}
+            "finishedAt": row.ended_at, "priority": row.priority.value, "userId": row.user}
 
 
 def worker_row(row: WorkerRow) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def connection(state: ConnectionState | None, default: str) -> dict[str, Any]:
 
 def snapshot(snap: HealthSnapshot, connections: Mapping[str, ConnectionState]) -> dict[str, Any]:
     """The page's live state: connection of each service, counts per queue (over its lanes: core.queueing.lanes),
-    workers, alerts."""
+    workers, alerts, dead letters per queue, counts per user."""
     return {
         "redis": {"connected": snap.connected, "detail": snap.error if not snap.connected else
                   connection(connections.get("redis"), "").get("detail", "")},
@@ -39,6 +39,8 @@ def snapshot(snap: HealthSnapshot, connections: Mapping[str, ConnectionState]) -
         "queues": {name: counts.as_dict() for name, counts in snap.by_base.items()},
         "workers": [worker_row(w) for w in snap.workers],
         "alerts": [a.as_dict() for a in snap.alerts],
+        "deadLetters": dict(snap.dead_letters),
+        "users": {user: counts.as_dict() for user, counts in snap.by_user.items()},
         "takenAt": snap.taken_at,
     }
 

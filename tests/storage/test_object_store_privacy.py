@@ -32,8 +32,7 @@ H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 
 
 
 # -- what the attacker (and, as a control, the owner) can do -----------------------------------------------------------
-def listening_ports(pid: int) -> set[int]:
-    """The TCP ports process `pid` listens on, from its socket descriptors and /proc/net/tcp{,6}."""
+def socket_inodes(pid: int) -> set[str]:
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -42,6 +41,24 @@ def listening_ports(pid: int) -> set[int]:
             continue
         if target.startswith("socket:["):
             inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def unix_sockets_of(pid: int) -> list[Path]:
+    """The unix sockets process `pid` listens on (its own: not another weed's leftovers with the same port number in
+    a shared /tmp), from /proc/net/unix."""
+    inodes = socket_inodes(pid)
+    found = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[6] in inodes and fields[7].startswith("/"):
+            found.add(Path(fields[7]))
+    return sorted(found)
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` listens on, from its socket descriptors and /proc/net/tcp{,6}."""
+    inodes = socket_inodes(pid)
     ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -224,8 +241,9 @@ def test_weed_sockets_and_security_files_are_private_and_secrets_stay_out_of_arg
         object_store_server, uploaded):
     server, _ = object_store_server
     ports = server.ports()
-    sockets = weed_sockets(ports)
+    sockets = unix_sockets_of(server.status().pid)
     assert sockets, "weed mini serves its parts on unix sockets in /tmp too"
+    assert set(sockets) <= set(weed_sockets(ports))  # named after its ports, which is how they are cleaned up
     for sock in sockets:
         assert stat.S_IMODE(sock.stat().st_mode) & 0o077 == 0, f"{sock} is open to other users"
     filer_socket = SOCKET_DIR / f"seaweedfs-filer-{ports['filer.port']}.sock"

@@ -105,8 +105,9 @@ def test_a_settings_change_swaps_the_pool_and_no_job_runs_under_the_old_settings
     """The old runtime stops first (its running job finishes in its grace time), then the new one starts: every
     job after the swap gets the new settings from the pool that runs it, and the old workers are gone."""
     jobs = desktop.host.context.jobs
+    # the 5 job workers and the 2 of the webhook deliveries' pool (which registers a moment after the first)
+    qtbot.waitUntil(lambda: len(Worker.all(connection=jobs.connection)) == 7, timeout=10_000)
     old_workers = {w.name for w in Worker.all(connection=jobs.connection)}
-    assert len(old_workers) == 7  # the 5 job workers and the 2 of the webhook deliveries' pool
     running = jobs.enqueue_function("file-process", "tests.fixtures.jobs.sleep", {"seconds": 1.0, "steps": 4})
     qtbot.waitUntil(lambda: jobs.status(running).state.value == "active", timeout=10_000)
     with qtbot.waitSignal(desktop.host.settings_applied, timeout=30_000):

@@ -95,3 +95,64 @@ def test_readable_on_a_phone(browser, web):
         assert phone.locator("#filters input[name=q]").is_visible()
     finally:
         context.close()
+
+
+def test_dead_letters_appear_live_and_are_requeued_and_purged_from_the_page(page, web):
+    from memo_desktop.core.queueing import dead_letters
+
+    open_dashboard(page, web)
+    assert page.locator("#dead-total").text_content() == "0"
+    hostile = web.ctx.jobs.enqueue_function(QUEUE, job("fail"), {"message": HOSTILE}, title=HOSTILE)
+    broken = web.ctx.jobs.enqueue_function(QUEUE, job("fail_permanently"), {}, title="broken memo")
+    run_burst(web)
+    page.wait_for_selector("#dead-total:text-is('2')", timeout=10_000)  # from the event stream's counts
+    row = page.locator(f'#dead tr[data-dead="{hostile}"]')
+    row.wait_for(timeout=10_000)
+    assert row.locator("td.title").evaluate("cell => cell.firstChild.textContent") == HOSTILE
+    assert row.locator("td.error").text_content() == f"RuntimeError: {HOSTILE}"
+    assert page.locator("#dead img, #dead script").count() == 0 and page.evaluate("window.__pwned") is None
+    page.locator(f'#dead tr[data-dead="{broken}"] button:text("Requeue")').click()
+    page.wait_for_selector(f'#dead tr[data-dead="{broken}"]', state="detached", timeout=10_000)
+    assert web.ctx.jobs.status(broken).state.value == "waiting"
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#dead-purge-all").click()
+    page.wait_for_selector("#dead-total:text-is('0')", timeout=10_000)
+    assert dead_letters.total(web.ctx.redis) == 0
+    assert page.js_errors == []
+
+
+def test_a_schedule_is_added_run_and_removed_from_the_page(page, web):
+    open_dashboard(page, web)
+    form = page.locator("#add-schedule")
+    form.locator("input[name=name]").fill("nightly")
+    form.locator("input[name=cron]").fill("0 3 * * *")
+    form.locator("input[name=action]").fill("analyze-unanalyzed")
+    form.locator("button").click()
+    row = page.locator('#schedule-list tr[data-schedule="nightly"]')
+    row.wait_for(timeout=10_000)
+    assert row.locator("td.last").text_content() == "never"
+    assert "03:00" in row.locator("td.next").text_content() or "3:00" in row.locator("td.next").text_content()
+    row.locator('button:text("Run now")').click()
+    page.wait_for_selector('#schedule-list tr[data-schedule="nightly"] td.last:has-text("manual")', timeout=10_000)
+    form.locator("input[name=name]").fill("broken")
+    form.locator("input[name=cron]").fill("99 * * * *")
+    form.locator("input[name=action]").fill("analyze-unanalyzed")
+    form.locator("button").click()
+    page.wait_for_selector("#message.bad:has-text('99')", timeout=10_000)
+    row.locator('button:text("Remove")').click()
+    row.wait_for(state="detached", timeout=10_000)
+    assert page.locator("#schedule-list tbody tr").count() == 0
+    assert page.js_errors == []
+
+
+def test_a_waiting_jobs_priority_is_changed_from_the_page(page, web):
+    waiting = web.ctx.jobs.enqueue_function(QUEUE, job("echo"), {}, title="later", priority="low")
+    open_dashboard(page, web)
+    select = page.locator(f'#jobs tr[data-job="{waiting}"] td.priority select')
+    assert select.input_value() == "low"
+    select.select_option("high")
+    page.wait_for_selector("#message.ok:has-text('high')", timeout=10_000)
+    assert web.ctx.jobs.status(waiting).priority.value == "high"
+    run_burst(web)
+    page.wait_for_selector(f'#jobs tr[data-job="{waiting}"] td.priority:not(:has(select))', timeout=10_000)
+    assert page.js_errors == []

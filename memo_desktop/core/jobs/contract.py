@@ -53,6 +53,15 @@ def queue_name(kind: QueueKind, device: str) -> str:
     return f"{kind.value}{DEVICE_SEPARATOR}{device}" if kind is QueueKind.UPLOAD else kind.value
 
 
+def queue_named(name: str, device: str) -> str:
+    """A queue as a person names it (`file-process`, `fileProcess`, `file-upload`: this device's, `file-upload@pc`,
+    a lane, any other queue) as the base name the app keys it by."""
+    try:
+        return queue_name(QueueKind.parse(name), device)
+    except PayloadError:
+        return base_of(name)
+
+
 def kind_of_queue(name: str) -> QueueKind:
     """The kind of a queue, given its name or the name of one of its lanes."""
     return QueueKind.parse(base_of(name).split(DEVICE_SEPARATOR, 1)[0])

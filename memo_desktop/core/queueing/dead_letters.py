@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping
 import redis
 from rq.job import Job
 
+from memo_desktop.core.errors import JobNotFound
 from memo_desktop.core.queueing.lanes import Lane
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,12 @@ def remove(connection: redis.Redis, job_ids: Iterable[str], queue: str | None = 
         chunk = job_ids[start:start + BATCH]
         removed += int(connection.eval(_REMOVE, 2, ENTRIES_KEY, ALL_KEY, QUEUE_KEY_PREFIX, queue or "", *chunk))
     return removed
+
+
+def purge_one(connection: redis.Redis, job_id: str) -> None:
+    """Forget one dead letter; JobNotFound if there is none with that id."""
+    if not remove(connection, [job_id]):
+        raise JobNotFound(f"no dead letter with id '{job_id}' (requeued or purged already?)")
 
 
 def purge(connection: redis.Redis, queue: str | None = None, older_than_days: float | None = None) -> int:

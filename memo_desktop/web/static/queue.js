@@ -46,7 +46,7 @@
   }
 
   function act(method, url, done) {
-    call(method, url).then((data) => { say(done(data), false); scheduleReload(); })
+    call(method, url).then((data) => { say(done(data), false); scheduleReload(); loadDeadLetters(); })
       .catch((error) => say(error.message, true));
   }
 
@@ -121,6 +121,8 @@
     renderCounts();
     renderWorkers();
     renderAlerts();
+    renderDeadCounts();
+    renderUsers();
   }
 
   function filteredTotal() {
@@ -147,10 +149,29 @@
     bar.max = 100;
     bar.value = job.progress;
     progress.append(bar, el("span", job.progress + "%"));
-    row.append(title, el("td", job.state, "state"), progress,
+    row.append(title, el("td", job.state, "state"), priorityCell(job), progress,
       el("td", job.attemptsMade + "/" + job.attempts, "attempts"), el("td", job.worker, "worker"),
       el("td", job.failedReason, "error"), jobActions(job));
     return row;
+  }
+
+  // a waiting job's priority can be changed (it moves to the end of that priority's lane); others only show it
+  function priorityCell(job) {
+    const cell = el("td", null, "priority");
+    if (job.state === "waiting") {
+      const select = el("select");
+      select.setAttribute("aria-label", "Priority");
+      for (const name of ["high", "normal", "low"]) { const o = el("option", name); o.value = name; select.append(o); }
+      select.value = job.priority;
+      select.addEventListener("change", () => call("POST", "/api/queue/job/" + encodeURIComponent(job.jobId) +
+        "/priority", { priority: select.value }).then((d) => { say("Priority of " + job.jobId + ": " + d.priority); scheduleReload(); })
+        .catch((error) => { select.value = job.priority; say(error.message, true); }));
+      cell.append(select);
+    } else {
+      cell.textContent = job.priority;
+    }
+    if (job.userId) cell.append(el("small", job.userId));
+    return cell;
   }
 
   function jobActions(job) {
@@ -200,6 +221,8 @@
       if (stateCell.textContent !== event.state) {
         stateCell.textContent = event.state;
         row.querySelector(".actions").replaceWith(jobActions({ jobId: event.jobId, state: event.state }));
+        const priority = row.querySelector(".priority");
+        if (priority.querySelector("select") || event.state === "waiting") reloadNeeded = true;  // its control changes
       }
       const progress = event.state === "completed" ? 100 : event.progress;
       row.querySelector("progress").value = progress;
@@ -232,19 +255,114 @@
     call("GET", "/api/webhooks").then((d) => renderWebhooks(d.webhooks)).catch((e) => say(e.message, true));
   }
 
-  function loadSection(section) {
-    call("GET", section.dataset.url).then((data) => {
-      const items = data.items || [];
-      const columns = items.length ? Object.keys(items[0]) : [];
-      const head = el("tr");
-      for (const c of columns) head.append(el("th", c));
-      section.querySelector("thead").replaceChildren(head);
-      section.querySelector("tbody").replaceChildren(...items.map((item) => {
-        const row = el("tr");
-        for (const c of columns) row.append(el("td", typeof item[c] === "object" ? JSON.stringify(item[c]) : item[c]));
-        return row;
-      }));
-    }).catch((e) => say(e.message, true));
+  // -- dead letters ------------------------------------------------------------------------------------------------
+  const dead = { queue: "", page: 1, total: null };
+
+  function deadTotal() {
+    return Object.values(live.deadLetters || {}).reduce((sum, n) => sum + n, 0);
+  }
+
+  function renderDeadLetters(page) {
+    const body = $("#dead tbody");
+    body.replaceChildren(...page.deadLetters.map((letter) => {
+      const row = el("tr");
+      row.dataset.dead = letter.jobId;
+      const name = el("td", letter.title || letter.jobId, "title");
+      name.title = letter.jobId;
+      name.append(el("small", letter.queue));
+      const who = el("td", letter.priority);
+      if (letter.userId) who.append(el("small", letter.userId));
+      const path = "/api/dead-letters/" + encodeURIComponent(letter.jobId);
+      const actions = el("td", null, "actions");
+      actions.append(button("Requeue", () => act("POST", path + "/requeue", (d) => (d.requeued ? "Requeued " :
+        "Already waiting or running: ") + letter.jobId)), button("Purge", () => act("DELETE", path, () => "Purged " + letter.jobId)));
+      row.append(name, el("td", letter.reason, "error"), who, el("td", letter.attemptsMade, "attempts"),
+        el("td", new Date(letter.failedAt * 1000).toLocaleString()), actions);
+      return row;
+    }));
+    const first = page.total ? page.offset + 1 : 0;
+    const last = page.offset + page.deadLetters.length;
+    $("#dead-page-label").textContent = page.total ? first + "–" + last + " of " + page.total : "none";
+    $("#dead-prev").disabled = page.page <= 1;
+    $("#dead-next").disabled = last >= page.total;
+    for (const id of ["#dead-requeue-all", "#dead-purge-all"]) $(id).disabled = page.total === 0;
+  }
+
+  function loadDeadLetters() {
+    const params = new URLSearchParams({ queue: dead.queue, page: String(dead.page), pageSize: String(pageSize) });
+    call("GET", "/api/dead-letters?" + params).then(renderDeadLetters).catch((e) => say("Dead letters: " + e.message, true));
+  }
+
+  function renderDeadCounts() {
+    $("#dead-total").textContent = String(deadTotal());
+    const select = $("#dead-filter select");
+    const names = Object.keys(live.deadLetters || {});
+    const shown = Array.from(select.options).slice(1).map((o) => o.value);
+    if (shown.join("\n") !== names.join("\n")) {
+      const chosen = select.value;
+      select.replaceChildren(el("option", "All queues"));
+      select.options[0].value = "";
+      for (const name of names) { const o = el("option", name); o.value = name; select.append(o); }
+      select.value = names.includes(chosen) ? chosen : "";
+    }
+    if (dead.total !== deadTotal()) { dead.total = deadTotal(); loadDeadLetters(); }
+  }
+
+  function bulkDead(verb, url, done) {
+    const scope = dead.queue ? " of " + dead.queue : "";
+    if (!window.confirm(verb + " every dead letter" + scope + "?")) return;
+    act("POST", url + "?" + new URLSearchParams({ queue: dead.queue }), done);
+  }
+
+  // -- schedules ------------------------------------------------------------------------------------------------
+  let scheduleTimer = null;
+
+  function lastRunText(run) {
+    if (!run) return "never";
+    const parts = ["queued " + run.enqueuedCount];
+    if (run.purgedCount) parts.push("purged " + run.purgedCount);
+    if (run.errors.length) parts.push(run.errors.length + " problem(s): " + run.errors[0]);
+    return new Date(run.startedAt * 1000).toLocaleString() + " (" + run.trigger + "): " + parts.join(", ");
+  }
+
+  function renderSchedules(data) {
+    const options = $("#schedule-actions");
+    options.replaceChildren(...data.actions.map((a) => { const o = el("option"); o.value = a.name + (a.takesDays ? ":30" : ""); o.label = a.description; return o; }));
+    $("#schedule-list tbody").replaceChildren(...data.schedules.map((s) => {
+      const row = el("tr");
+      row.dataset.schedule = s.name;
+      const path = "/api/schedules/" + encodeURIComponent(s.name);
+      const actions = el("td", null, "actions");
+      actions.append(button("Run now", () => call("POST", path + "/run").then((d) => {
+        say("Ran " + s.name + ": " + lastRunText(d.run), d.run.errors.length > 0); loadSchedules(); scheduleReload();
+      }).catch((e) => say(e.message, true))),
+        button("Remove", () => call("DELETE", path).then(() => { say("Removed schedule " + s.name); loadSchedules(); })
+          .catch((e) => say(e.message, true))));
+      row.append(el("td", s.name), el("td", s.cron), el("td", s.action),
+        el("td", new Date(s.nextRun * 1000).toLocaleString(), "next"), el("td", lastRunText(s.lastRun), "last"), actions);
+      return row;
+    }));
+    // the next tick is a known moment: show its run shortly after it (a timer for one event, not a polling loop)
+    clearTimeout(scheduleTimer);
+    const next = Math.min(...data.schedules.map((s) => s.nextRun));
+    if (Number.isFinite(next)) scheduleTimer = setTimeout(loadSchedules, Math.max(1000, next * 1000 - Date.now() + 3000));
+  }
+
+  function loadSchedules() {
+    call("GET", "/api/schedules").then(renderSchedules).catch((e) => say("Schedules: " + e.message, true));
+  }
+
+  // -- users ----------------------------------------------------------------------------------------------------
+  function renderUsers() {
+    const users = Object.entries(live.users || {});
+    $("#users").hidden = users.length < 2;
+    $("#user-counts tbody").replaceChildren(...users.map(([user, counts]) => {
+      const row = el("tr");
+      row.dataset.user = user;
+      row.append(el("td", user));
+      for (const key of ["waiting", "active", "scheduled", "completed", "failed"]) row.append(el("td", counts[key]));
+      return row;
+    }));
   }
 
   // -- wiring ----------------------------------------------------------------------------------------------------
@@ -259,6 +377,20 @@
   }
   $("#prev").addEventListener("click", () => { filter.page = Math.max(1, filter.page - 1); reload(); });
   $("#next").addEventListener("click", () => { filter.page += 1; reload(); });
+  $("#dead-filter select").addEventListener("change", (event) => { dead.queue = event.target.value; dead.page = 1; loadDeadLetters(); });
+  $("#dead-prev").addEventListener("click", () => { dead.page = Math.max(1, dead.page - 1); loadDeadLetters(); });
+  $("#dead-next").addEventListener("click", () => { dead.page += 1; loadDeadLetters(); });
+  $("#dead-requeue-all").addEventListener("click", () => bulkDead("Requeue", "/api/dead-letters/requeue",
+    (d) => "Requeued " + d.requeued + " dead letter(s)"));
+  $("#dead-purge-all").addEventListener("click", () => bulkDead("Purge", "/api/dead-letters/purge",
+    (d) => "Purged " + d.purged + " dead letter(s)"));
+  $("#add-schedule").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    call("POST", "/api/schedules", { name: form.get("name"), cron: form.get("cron"), action: form.get("action") })
+      .then((d) => { say("Added schedule " + d.name + ", next run " + new Date(d.nextRun * 1000).toLocaleString()); event.target.reset(); loadSchedules(); })
+      .catch((e) => say(e.message, true));
+  });
   $("#add-webhook").addEventListener("submit", (event) => {
     event.preventDefault();
     const url = new FormData(event.target).get("url");
@@ -274,7 +406,7 @@
   renderLive();
   if (initial.jobs) renderJobs(initial.jobs);
   renderWebhooks(initial.webhooks);
-  document.querySelectorAll("section.extra").forEach(loadSection);
+  loadSchedules();
 
   const stream = new EventSource("/api/queue/events");
   stream.addEventListener("open", () => { const s = $("#live-status"); s.textContent = "live"; s.className = "badge ok"; });
