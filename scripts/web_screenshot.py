@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Take docs/web-dashboard.png: the real /queue page in headless Debian chromium (Playwright), over a temp data dir
-with memos, running and failed jobs, workers and a webhook.
+with memos, running and failed jobs (a dead letter), workers, a schedule and a webhook.
 
     .venv/bin/python scripts/web_screenshot.py [--out docs/web-dashboard.png] [--width 1200]
 
@@ -23,6 +23,7 @@ os.environ.setdefault("MEMO_HTTP_TOKEN", "screenshot-token-0123456789")
 from memo_desktop.core.config import load_settings  # noqa: E402
 from memo_desktop.core.jobs.contract import QueueKind  # noqa: E402
 from memo_desktop.core.operations import operations_parts  # noqa: E402
+from memo_desktop.core.queueing.schedules import ScheduleStore  # noqa: E402
 from memo_desktop.core.runtime import Runtime, RuntimePlan, WorkerPlan  # noqa: E402
 from memo_desktop.core.webhooks import WebhookRegistry  # noqa: E402
 from memo_desktop.web.server import http_server_of, web_parts  # noqa: E402
@@ -52,6 +53,8 @@ def main() -> None:
             # alert events only: nothing in this script fires one, so nothing is sent off this machine
             WebhookRegistry(runtime.context.redis, settings).add("https://hooks.example.org/memo",
                                                                  ["alert.failure_rate", "alert.resolved"])
+            ScheduleStore(runtime.context.redis, settings.device).add("nightly-analysis", "0 3 * * *",
+                                                                      "analyze-unanalyzed")
             for title in TITLES[:3]:
                 jobs.enqueue_function("file-process", f"{JOBS}.echo", {"operation": "analyze"}, title=title)
             jobs.enqueue_function("file-process", f"{JOBS}.fail", {"message": "CorruptAudio: not a WAV file"},

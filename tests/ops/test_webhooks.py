@@ -145,8 +145,8 @@ def test_a_failing_endpoint_is_retried_within_seconds_with_the_same_webhook_id(o
     assert 'memo_desktop_webhook_deliveries_total{result="delivered"} 1.0' in metrics
 
 
-def test_a_dead_endpoint_ends_in_the_failed_list_and_a_retry_replays_the_same_message(ops_settings, runtimes,
-                                                                                        receiver, monkeypatch):
+def test_a_dead_endpoint_ends_in_the_dead_letter_queue_and_a_requeue_replays_the_same_message(
+        ops_settings, runtimes, receiver, monkeypatch):
     from memo_desktop.core.webhooks import delivery
 
     monkeypatch.setattr(delivery, "DELIVERY_OPTIONS", delivery.JobOptions(attempts=2, backoff=1.0, timeout=30))
@@ -159,7 +159,9 @@ def test_a_dead_endpoint_ends_in_the_failed_list_and_a_retry_replays_the_same_me
     failed = wait_until(lambda: web.client().get("/api/queue/jobs", params={"queue": queue, "state": "failed"})
                         .json()["jobs"], 30, "the delivery to fail for good")  # listed before its first job too
     assert "answered 500" in failed[0]["failedReason"] and failed[0]["title"].startswith("job.completed to http")
-    assert web.client().post(f"/api/queue/job/{failed[0]['jobId']}/retry").status_code == 200
+    letters = web.client().get("/api/dead-letters", params={"queue": queue}).json()["deadLetters"]
+    assert [(d["jobId"], d["reason"]) for d in letters] == [(failed[0]["jobId"], failed[0]["failedReason"])]
+    assert web.client().post(f"/api/dead-letters/{failed[0]['jobId']}/requeue").json()["requeued"] is True
     wait_until(lambda: len(server.deliveries) == 3, 20, "the replay")
     assert len({d.headers["webhook-id"] for d in server.deliveries}) == 1
 
