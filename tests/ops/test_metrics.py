@@ -8,8 +8,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
-from pathlib import Path
 
 import httpx
 import pytest

@@ -203,7 +203,7 @@ def test_an_unauthenticated_writer_changes_nothing(object_store_server, object_s
     forged = b"forged audio" * 100
     targets = [f"/buckets/{bucket}/{key}", f"/buckets/{bucket}/memos/m-private/forged.bin", f"/{bucket}/{key}",
                f"/{bucket}/forged.bin", f"/{fid}", f"/{volume_id},0000000001deadbeef", "/submit", "/dir/assign",
-               f"/col/delete?collection={bucket}", f"/vol/vacuum", "/vol/grow?count=1"]
+               f"/col/delete?collection={bucket}", "/vol/vacuum", "/vol/grow?count=1"]
     form = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n" + forged + b"\r\n--b--\r\n")
     for port in sorted(listening_ports(server.status().pid)):
         for path in targets:

@@ -22,6 +22,15 @@ def web(web_settings):
     made.stop()
 
 
+@pytest.fixture
+def server_only(web_settings):
+    """The server alone, one attempt per job: jobs wait until a test runs them (`run_burst`, like workers on other
+    machines)."""
+    made = WebRuntime(web_settings.replace(attempts=1), workers=None)
+    yield made
+    made.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

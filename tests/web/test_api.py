@@ -15,7 +15,7 @@ from memo_desktop.core.runtime import WorkerPlan
 from tests.core.conftest import REPO, job
 from tests.fixtures.audio import write_tone
 from tests.fixtures.waiting import wait_until
-from tests.fixtures.web import TOKEN, WebRuntime
+from tests.fixtures.web import WebRuntime
 
 QUEUE = "file-process"
 

@@ -9,22 +9,15 @@ from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import job
 from tests.fixtures.waiting import wait_until
-from tests.fixtures.web import WebRuntime
+from tests.fixtures.web import run_burst
 
 QUEUE = "file-process"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
 @pytest.fixture
-def web(web_settings):
-    """The server alone: jobs run on workers the tests start (like workers on other machines)."""
-    made = WebRuntime(web_settings.replace(attempts=1), workers=None)
-    yield made
-    made.stop()
-
-
-def run_burst(web) -> None:
-    start_worker_pool(web.ctx, WorkerPlan(kinds=(QueueKind.PROCESS,), concurrency=1, burst=True)).join()
+def web(server_only):
+    return server_only
 
 
 def count_cell(page, queue: str, state: str):

@@ -10,28 +10,19 @@ import sys
 
 import pytest
 
-from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.queueing.schedules import ScheduleStore
-from memo_desktop.core.runtime import WorkerPlan, start_worker_pool
 from tests.core.conftest import REPO, job
 from tests.fixtures.redis_servers import test_redis  # noqa: F401  (fixture)
 from tests.fixtures.waiting import wait_until
-from tests.fixtures.web import WebRuntime
+from tests.fixtures.web import WebRuntime, run_burst
 
 QUEUE = "file-process"
 
 
 @pytest.fixture
-def web(web_settings):
-    """The server alone (no workers): jobs wait until a test runs a burst pool."""
-    made = WebRuntime(web_settings.replace(attempts=1), workers=None)
-    yield made
-    made.stop()
-
-
-def run_burst(web) -> None:
-    start_worker_pool(web.ctx, WorkerPlan(kinds=(QueueKind.PROCESS,), concurrency=1, burst=True)).join()
+def web(server_only):
+    return server_only
 
 
 def dead(web, count: int, title: str = "broken") -> list[str]:

@@ -82,16 +82,18 @@
       row.append(actions);
       body.append(row);
     }
-    const select = $("#filters select[name=queue]");
-    const names = Object.keys(live.queues);
+    queueOptions($("#filters select[name=queue]"), Object.keys(live.queues));
+  }
+
+  // a filter's choice of queues follows the queues there are, keeping the chosen one
+  function queueOptions(select, names) {
     const shown = Array.from(select.options).slice(1).map((o) => o.value);
-    if (shown.join("\n") !== names.join("\n")) {
-      const chosen = select.value;
-      select.replaceChildren(el("option", "All queues"));
-      select.options[0].value = "";
-      for (const name of names) { const o = el("option", name); o.value = name; select.append(o); }
-      select.value = names.includes(chosen) ? chosen : "";
-    }
+    if (shown.join("\n") === names.join("\n")) return;
+    const chosen = select.value;
+    select.replaceChildren(el("option", "All queues"));
+    select.options[0].value = "";
+    for (const name of names) { const o = el("option", name); o.value = name; select.append(o); }
+    select.value = names.includes(chosen) ? chosen : "";
   }
 
   function renderWorkers() {
@@ -295,16 +297,7 @@
 
   function renderDeadCounts() {
     $("#dead-total").textContent = String(deadTotal());
-    const select = $("#dead-filter select");
-    const names = Object.keys(live.deadLetters || {});
-    const shown = Array.from(select.options).slice(1).map((o) => o.value);
-    if (shown.join("\n") !== names.join("\n")) {
-      const chosen = select.value;
-      select.replaceChildren(el("option", "All queues"));
-      select.options[0].value = "";
-      for (const name of names) { const o = el("option", name); o.value = name; select.append(o); }
-      select.value = names.includes(chosen) ? chosen : "";
-    }
+    queueOptions($("#dead-filter select"), Object.keys(live.deadLetters || {}));
     if (dead.total !== deadTotal()) { dead.total = deadTotal(); loadDeadLetters(); }
   }
 
