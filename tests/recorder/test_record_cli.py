@@ -37,6 +37,21 @@ def _fields(stdout: str) -> dict[str, str]:
     return out
 
 
+def start_recording(data_dir: Path, redis_url: str, title: str) -> subprocess.Popen:
+    """`memo-desktop record` in a process of its own, returned once it says it records."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memo_desktop", "--data-dir", str(data_dir), "--redis-url", redis_url, "record",
+         "--title", title], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [proc.stderr.readline()]
+    while lines[-1] and "recording from" not in lines[-1]:  # after any log line (e.g. a data dir made private)
+        lines.append(proc.stderr.readline())
+    if "recording from" not in lines[-1]:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("record did not start: " + "".join(lines))
+    return proc
+
+
 def test_record_adds_the_memo_and_queues_its_upload(mic, settings, capsys):
     _interrupted(settings.audio_dir, "rec-20261128-100000-abcdef", noise(0.5), 0, title="from the crash")
     rc = main(["--data-dir", str(settings.data_dir), "--redis-url", settings.redis_url,
@@ -71,15 +86,8 @@ def test_record_keeps_the_memo_local_when_redis_is_down(mic, data_dir, capsys):
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_recording_and_keeps_the_memo(mic, settings, stop_signal):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memo_desktop", "--data-dir", str(settings.data_dir), "--redis-url",
-         settings.redis_url, "record", "--title", "stopped by a signal"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_recording(settings.data_dir, settings.redis_url, "stopped by a signal")
     try:
-        lines = [proc.stderr.readline()]
-        while lines[-1] and "recording from" not in lines[-1]:  # after any log line (e.g. a data dir made private)
-            lines.append(proc.stderr.readline())
-        assert "recording from" in lines[-1], "".join(lines)
         os.kill(proc.pid, stop_signal)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -119,24 +127,14 @@ def test_devices_marks_the_default_input(mic, capsys):
 def test_after_record_is_sigkilled_memos_lists_the_recording(mic, data_dir, tmp_path):
     """The recovery pass runs whenever the library is opened, not only when the GUI or `record` starts."""
     player = mic.play(write_wav(tmp_path / "noise.wav", noise(4.0)))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memo_desktop", "--data-dir", str(data_dir), "--redis-url", "redis://127.0.0.1:1/0",
-         "record", "--title", "killed while recording"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stderr.readline()]
-        while lines[-1] and "recording from" not in lines[-1]:  # after any log line (e.g. a data dir made private)
-            lines.append(proc.stderr.readline())
-        assert "recording from" in lines[-1], "".join(lines)
+        proc = start_recording(data_dir, "redis://127.0.0.1:1/0", "killed while recording")
         time.sleep(1.5)
-        proc.send_signal(signal.SIGKILL)
+        proc.kill()  # SIGKILL: no handler runs
         proc.communicate(timeout=10)
     finally:
         player.kill()
         player.wait()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     listed = subprocess.run([sys.executable, "-m", "memo_desktop", "--data-dir", str(data_dir), "memos", "--json"],
                             cwd=REPO, capture_output=True, text=True, timeout=30)
     assert listed.returncode == 0, listed.stderr
