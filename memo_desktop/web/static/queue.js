@@ -272,7 +272,7 @@
       const name = el("td", letter.title || letter.jobId, "title");
       name.title = letter.jobId;
       name.append(el("small", letter.queue));
-      const who = el("td", letter.priority);
+      const who = el("td", letter.priority, "priority");
       if (letter.userId) who.append(el("small", letter.userId));
       const path = "/api/dead-letters/" + encodeURIComponent(letter.jobId);
       const actions = el("td", null, "actions");
