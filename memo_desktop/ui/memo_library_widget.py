@@ -120,9 +120,10 @@ class MemoLibraryWidget(QWidget):
                                    | QAbstractItemView.EditTrigger.SelectedClicked)
         self.table.selection_changed.connect(self._on_table_selection_changed)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
-        for column, width in ((MemoTableModel.DATE, 130), (MemoTableModel.DURATION, 70),
-                              (MemoTableModel.SIZE, 80), (MemoTableModel.UPLOAD, 130),
-                              (MemoTableModel.TRANSCRIPT, 190)):
+        # narrow enough that the title (the stretching column) keeps most of a half-width window
+        for column, width in ((MemoTableModel.DATE, 120), (MemoTableModel.DURATION, 60),
+                              (MemoTableModel.SIZE, 75), (MemoTableModel.UPLOAD, 105),
+                              (MemoTableModel.TRANSCRIPT, 120)):
             self.table.setColumnWidth(column, width)
 
         self.search_edit = QLineEdit(self)

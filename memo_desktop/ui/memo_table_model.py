@@ -53,7 +53,7 @@ def language_text(memo: Memo) -> str:
 
 def _transcript_text(item: MemoItem) -> str:
     if item.transcribing is not None:
-        return "transcribing " + format_progress(item.transcribing.progress, item.transcribing.seconds_left)
+        return format_progress(item.transcribing.progress, item.transcribing.seconds_left)  # under its bar
     return language_text(item.memo) or ("yes" if item.memo.transcript else "")
 
 

@@ -124,7 +124,7 @@ class QueuePanelWidget(PanelSectionWidget):
         self.jobs_table = RowTableView(self.jobs_model, self, stretch_column=0)
         self.jobs_table.selection_changed.connect(self._on_jobs_table_selection_changed)
         self.jobs_table.setMinimumHeight(48)  # the window stays usable on small screens; it grows with the panel
-        for column, width in enumerate((240, 70, 64, 100, 60, 80, 120, 80)):
+        for column, width in enumerate((220, 70, 64, 130, 60, 70, 120, 80)):  # progress: '42% · 0:36 left'
             self.jobs_table.setColumnWidth(column, width)
 
         self.workers_model = WorkerTableModel(self)

@@ -107,13 +107,13 @@ def test_a_running_transcription_shows_its_progress_and_time_left_in_the_library
     transcribe_job = "process-transcribe-m1-0123456789ab"
     cell = model.index(0, MemoTableModel.TRANSCRIPT)
     model.apply_job_events([JobEvent(transcribe_job, "file-process", "active", 5, timestamp=1000.0)])
-    assert cell.data() == "transcribing 5%" and cell.data(PROGRESS_ROLE) == 5  # nothing to estimate from yet
+    assert cell.data() == "5%" and cell.data(PROGRESS_ROLE) == 5  # nothing to estimate from yet
     model.apply_job_events([JobEvent(transcribe_job, "file-process", "active", 50, timestamp=1010.0)])
-    assert cell.data() == "transcribing 50% · 0:11 left"  # 45 % in 10 s: 50 % more in 11 s
+    assert cell.data() == "50% · 0:11 left"  # 45 % in 10 s: 50 % more in 11 s
     assert model.index(1, MemoTableModel.TRANSCRIPT).data() == ""  # the other memo is not being transcribed
     # a listing during the job keeps the progress; the job's end clears it, and the language shows
     model.set_memos([memo("m1", upload_state=UploadState.UPLOADED), memo("m2", upload_state=UploadState.UPLOADED)])
-    assert model.index(0, MemoTableModel.TRANSCRIPT).data().startswith("transcribing 50%")
+    assert model.index(0, MemoTableModel.TRANSCRIPT).data().startswith("50%")
     model.apply_job_events([JobEvent(transcribe_job, "file-process", "completed", 100, timestamp=1020.0)])
     model.set_memos([memo("m1", upload_state=UploadState.UPLOADED, transcript="hallo", transcript_language="de",
                           transcript_language_probability=0.68)])
