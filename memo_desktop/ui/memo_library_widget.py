@@ -13,7 +13,7 @@ the runner once per settings (a settings change brings a new context, and the ap
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
@@ -23,17 +23,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLin
 from memo_desktop.core import transcribe
 from memo_desktop.core.config import Settings
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.errors import LibraryError, MemoError
 from memo_desktop.core.jobs.contract import QueueKind
 from memo_desktop.core.jobs.events import JobEvent
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.library import Memo, UploadState
-from memo_desktop.core.pipeline import AddResult, add_memo, delete_memo, queue_process
+from memo_desktop.core.pipeline import AddResult
 from memo_desktop.core.pipeline.local_audio import fetch_audio
 from memo_desktop.core.playback import AudioPlayer
-from memo_desktop.core.queueing.priorities import Priority
 from memo_desktop.ui import icons
 from memo_desktop.ui.background import BackgroundRunner, describe_error
+from memo_desktop.ui.library_tasks import delete_memos, download_link, import_files, list_memos, process_memos
 from memo_desktop.ui.memo_details_widget import MemoDetailsWidget
 from memo_desktop.ui.memo_table_model import MemoTableModel
 from memo_desktop.ui.notification_widget import NotificationBarWidget
@@ -46,59 +45,6 @@ AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.opus *.mp3 *.aiff *.aif);;All 
 # what the status line calls each file-process operation
 PROCESS_NOUNS = {"analyze": "analysis", "compress": "compression", "transcribe": "transcription"}
 _PROCESS_ENDED = frozenset({JobState.COMPLETED.value, JobState.FAILED.value})
-
-Item = TypeVar("Item")
-Done = TypeVar("Done")
-
-
-# -- background tasks: plain functions of the context, no Qt --------------------------------------------------------
-def list_memos(ctx: AppContext, search: str) -> tuple[Memo, ...]:
-    return tuple(ctx.library.list(search=search or None))
-
-
-def _each(items: Sequence[Item], do: Callable[[Item], Done],
-          name: Callable[[Item], str]) -> tuple[tuple[Done, ...], tuple[str, ...]]:
-    """`do` each item; one failure does not stop the others (its problem is reported by the item's name)."""
-    done, problems = [], []
-    for item in items:
-        try:
-            done.append(do(item))
-        except MemoError as exc:
-            problems.append(f"{name(item)}: {exc}")
-    return tuple(done), tuple(problems)
-
-
-# What a person asks for in the library is wanted now: its jobs go ahead of automatic work (DESIGN: high priority).
-def import_files(ctx: AppContext, paths: Sequence[Path]) -> tuple[tuple[AddResult, ...], tuple[str, ...]]:
-    return _each(paths, lambda path: add_memo(ctx, path, priority=Priority.HIGH), lambda path: Path(path).name)
-
-
-def process_memos(ctx: AppContext, memos: Sequence[Memo], operation: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Queue `operation` (analyze, compress or transcribe) for each memo; returns the job ids and the problems."""
-    return _each(memos, lambda memo: queue_process(ctx, memo.id, operation, priority=Priority.HIGH),
-                 lambda memo: f"'{memo.title}'")
-
-
-def delete_memos(ctx: AppContext, memo_ids: Sequence[str]) -> tuple[str, ...]:
-    """Delete each memo (its objects' deletion is queued first); returns the ids deleted."""
-    deleted, problems = [], []
-    for memo_id in memo_ids:
-        try:
-            delete_memo(ctx, memo_id)
-            deleted.append(memo_id)
-        except MemoError as exc:
-            problems.append(f"{memo_id}: {exc}")
-    if problems:
-        raise LibraryError("some memos were not deleted (they are kept): " + "; ".join(problems))
-    return tuple(deleted)
-
-
-def download_link(ctx: AppContext, memo: Memo) -> str:
-    if memo.upload_state is not UploadState.UPLOADED or not memo.object_key:
-        raise LibraryError(f"'{memo.title}' is not uploaded yet ({memo.upload_state.value}); "
-                           "a download link exists once the upload is done")
-    return ctx.object_store.presigned_url(memo.object_key)
-
 
 class MemoLibraryWidget(QWidget):
     status_reported = Signal(str)
