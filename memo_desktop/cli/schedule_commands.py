@@ -10,7 +10,8 @@ import argparse
 import datetime as dt
 
 from memo_desktop.cli.common import app_context, print_json
-from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleRun, ScheduleStore
+from memo_desktop.core.pipeline.scheduled_actions import device_schedules, run_now
+from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleRun
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("run", help="run a schedule's action now, here (recorded like a scheduled run)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print the run as JSON")
-    p.set_defaults(handler=run_now)
+    p.set_defaults(handler=run_schedule_now)
 
 
 def _local(moment: float | None) -> str:
@@ -50,9 +51,9 @@ def _describe(run: ScheduleRun) -> str:
 
 def add_schedule(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        store = ScheduleStore(ctx.redis, ctx.settings.device)
+        store = device_schedules(ctx)
         schedule = store.add(args.name, args.cron, args.action)
-        status = next(s for s in store.statuses() if s.schedule.name == schedule.name)
+        status = store.status(schedule.name)
     if args.json:
         print_json(status.as_dict())
     else:
@@ -63,7 +64,7 @@ def add_schedule(args: argparse.Namespace) -> int:
 
 def list_schedules(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        statuses = ScheduleStore(ctx.redis, ctx.settings.device).statuses()
+        statuses = device_schedules(ctx).statuses()
         device = ctx.settings.device
     if args.json:
         print_json([status.as_dict() for status in statuses])
@@ -81,21 +82,18 @@ def list_schedules(args: argparse.Namespace) -> int:
 
 def remove_schedule(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        ScheduleStore(ctx.redis, ctx.settings.device).remove(args.name)
+        device_schedules(ctx).remove(args.name)
     print(f"removed schedule {args.name}")
     return 0
 
 
-def run_now(args: argparse.Namespace) -> int:
-    from memo_desktop.core.pipeline.scheduled_actions import run_schedule
-
+def run_schedule_now(args: argparse.Namespace) -> int:
     with app_context(args) as ctx:
-        schedule = ScheduleStore(ctx.redis, ctx.settings.device).get(args.name)
-        run = run_schedule(ctx, schedule, "manual", None)
+        run = run_now(ctx, args.name)
     if args.json:
         print_json(run.as_dict())
     else:
-        print(f"schedule {schedule.name}: " + _describe(run))
+        print(f"schedule {run.schedule}: " + _describe(run))
         for job_id in run.enqueued[:20]:
             print(f"  queued {job_id}")
         for problem in run.errors:

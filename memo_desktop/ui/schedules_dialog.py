@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleRun, ScheduleStatus, ScheduleStore
+from memo_desktop.core.pipeline.scheduled_actions import device_schedules, run_now
+from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleRun, ScheduleStatus
 from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.row_table_model import Column, RowTableModel
 from memo_desktop.ui.row_table_view import RowTableView
@@ -46,23 +47,17 @@ class ScheduleTableModel(RowTableModel[ScheduleStatus]):
 
 # -- background tasks -----------------------------------------------------------------------------------------------
 def list_schedules(ctx: AppContext) -> tuple[ScheduleStatus, ...]:
-    return tuple(ScheduleStore(ctx.redis, ctx.settings.device).statuses())
+    return tuple(device_schedules(ctx).statuses())
 
 
 def add_schedule(ctx: AppContext, name: str, cron: str, action: str) -> str:
-    ScheduleStore(ctx.redis, ctx.settings.device).add(name, cron, action)
+    device_schedules(ctx).add(name, cron, action)
     return name
 
 
 def remove_schedule(ctx: AppContext, name: str) -> str:
-    ScheduleStore(ctx.redis, ctx.settings.device).remove(name)
+    device_schedules(ctx).remove(name)
     return name
-
-
-def run_schedule_now(ctx: AppContext, name: str) -> ScheduleRun:
-    from memo_desktop.core.pipeline.scheduled_actions import run_schedule
-
-    return run_schedule(ctx, ScheduleStore(ctx.redis, ctx.settings.device).get(name), "manual", None)
 
 
 class SchedulesDialog(QDialog):
@@ -180,7 +175,7 @@ class SchedulesDialog(QDialog):
     def _on_run_button_clicked(self) -> None:
         for row in self.table.selected_rows():
             self.status_label.setText(f"Running {row.schedule.name}…")
-            self._runner.submit(run_schedule_now, self._context, row.schedule.name, owner=self,
+            self._runner.submit(run_now, self._context, row.schedule.name, owner=self,
                                 on_result=self._on_ran, on_error=self._show_error)
 
     def _on_ran(self, run: ScheduleRun) -> None:

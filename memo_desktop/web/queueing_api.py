@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from memo_desktop.core.jobs.contract import queue_named
-from memo_desktop.core.pipeline.scheduled_actions import run_schedule
+from memo_desktop.core.pipeline.scheduled_actions import device_schedules, run_now
 from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleStore
 from memo_desktop.web.app import state_of
@@ -33,8 +33,7 @@ def _queue(request: Request, queue: str) -> str | None:
 
 
 def _schedules(request: Request) -> ScheduleStore:
-    ctx = state_of(request).context
-    return ScheduleStore(ctx.redis, ctx.settings.device)
+    return device_schedules(state_of(request).context)
 
 
 # -- dead letters ----------------------------------------------------------------------------------------------------
@@ -84,8 +83,7 @@ def list_schedules(request: Request) -> dict[str, Any]:
 def add_schedule(request: Request, body: NewSchedule) -> dict[str, Any]:
     store = _schedules(request)
     schedule = store.add(body.name, body.cron, body.action)
-    status = next(s for s in store.statuses() if s.schedule.name == schedule.name)
-    return {"success": True, **status.as_dict()}
+    return {"success": True, **store.status(schedule.name).as_dict()}
 
 
 @router.delete("/api/schedules/{name}", summary="Remove a schedule and its run history")
@@ -95,9 +93,8 @@ def remove_schedule(request: Request, name: str) -> dict[str, Any]:
 
 
 @router.post("/api/schedules/{name}/run", summary="Run a schedule's action now, on this server (recorded as a run)")
-def run_now(request: Request, name: str) -> dict[str, Any]:
-    schedule = _schedules(request).get(name)
-    return {"success": True, "run": run_schedule(state_of(request).context, schedule, "manual", None).as_dict()}
+def run_schedule_now(request: Request, name: str) -> dict[str, Any]:
+    return {"success": True, "run": run_now(state_of(request).context, name).as_dict()}
 
 
 # -- priorities ------------------------------------------------------------------------------------------------------

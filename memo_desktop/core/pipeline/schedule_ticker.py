@@ -20,8 +20,8 @@ from croniter import CroniterError
 
 from memo_desktop.core.context import AppContext
 from memo_desktop.core.errors import MemoError
-from memo_desktop.core.pipeline.scheduled_actions import run_schedule
-from memo_desktop.core.queueing.schedules import Schedule, ScheduleStore
+from memo_desktop.core.pipeline.scheduled_actions import device_schedules, run_schedule
+from memo_desktop.core.queueing.schedules import Schedule
 from memo_desktop.core.redis_errors import REDIS_FAILURES, translate
 from memo_desktop.core.threads import join_thread, start_thread
 
@@ -37,7 +37,7 @@ class ScheduleTicker:
     def __init__(self, ctx: AppContext, reload_seconds: float = RELOAD_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
         self._ctx = ctx
-        self._store = ScheduleStore(ctx.redis, ctx.settings.device)
+        self._store = device_schedules(ctx)
         self._reload = reload_seconds
         self._clock = clock
         self._stop = threading.Event()

@@ -45,6 +45,16 @@ class ActionOutcome:
     errors: list[str] = field(default_factory=list)
 
 
+def device_schedules(ctx: AppContext) -> ScheduleStore:
+    """The schedules of this context's device (the ones its library's processes run)."""
+    return ScheduleStore(ctx.redis, ctx.settings.device)
+
+
+def run_now(ctx: AppContext, name: str) -> ScheduleRun:
+    """Run a schedule's action now, here (`schedule run`, the dialog's and the page's Run now)."""
+    return run_schedule(ctx, device_schedules(ctx).get(name), "manual", None)
+
+
 def run_schedule(ctx: AppContext, schedule: Schedule, trigger: str, tick: float | None,
                  should_stop: ShouldStop = lambda: False) -> ScheduleRun:
     """Run a schedule's action now and record the run (also when the action failed as a whole)."""

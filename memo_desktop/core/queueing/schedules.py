@@ -254,6 +254,13 @@ class ScheduleStore:
         return [ScheduleRun.from_dict(json.loads(raw)) for raw in self._connection.lrange(self.runs_key(name), 0,
                                                                                           limit - 1)]
 
+    def status(self, name: str) -> ScheduleStatus:
+        """One schedule's status (ScheduleNotFound if there is none by that name)."""
+        found = next((s for s in self.statuses() if s.schedule.name == name), None)
+        if found is None:
+            raise ScheduleNotFound(f"no schedule named '{name}' on device {self.device}")
+        return found
+
     def statuses(self, now: float | None = None) -> list[ScheduleStatus]:
         """Every schedule with its next run and its last run (what `schedule list` and the dialog show)."""
         now = time.time() if now is None else now
