@@ -8,7 +8,7 @@ import datetime as dt
 
 from memo_desktop.cli.common import app_context, print_json
 from memo_desktop.core.context import AppContext
-from memo_desktop.core.jobs.contract import queue_named
+from memo_desktop.core.jobs.contract import optional_queue
 from memo_desktop.core.queueing import dead_letters
 
 
@@ -45,7 +45,7 @@ def _count(text: str) -> int:
 
 
 def resolve_queue(ctx: AppContext, name: str | None) -> str | None:
-    return queue_named(name, ctx.settings.device) if name else None
+    return optional_queue(name, ctx.settings.device)
 
 
 def _one_or_all(args: argparse.Namespace, bulk: bool) -> None:

@@ -58,12 +58,9 @@ def dead_letter_counts(connection: redis.Redis, queues: Iterable[str]) -> Mappin
 
 
 class MetricsCollector(Collector):
-    def __init__(self, connection: redis.Redis, local_queue_names: list[str],
-                 dead_letters: Callable[[redis.Redis, Iterable[str]], Mapping[str, int]] = dead_letter_counts
-                 ) -> None:
+    def __init__(self, connection: redis.Redis, local_queue_names: list[str]) -> None:
         self._connection = connection
         self._local_names = local_queue_names
-        self._dead_letters = dead_letters
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("memo_desktop_redis_up", "1 when this server could read the cluster's Redis")
@@ -116,7 +113,7 @@ class MetricsCollector(Collector):
             alerts.add_metric([name], int(active))
         yield alerts
         dead = GaugeMetricFamily("memo_desktop_dead_letter_jobs", "Jobs in the dead-letter queue", labels=["queue"])
-        for queue, count in sorted(self._dead_letters(connection, queues).items()):
+        for queue, count in sorted(dead_letter_counts(connection, queues).items()):
             dead.add_metric([queue], count)
         yield dead
         yield from _workers(connection, queues)

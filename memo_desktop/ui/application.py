@@ -122,7 +122,7 @@ class MemoDesktopApp(QObject):
         if self.schedules_dialog is not None:
             self.schedules_dialog.raise_()
             return
-        self.schedules_dialog = SchedulesDialog(self.runner, self.host.context, self.window)
+        self.schedules_dialog = SchedulesDialog(self.runner, self._context, self.window)
         self.schedules_dialog.finished.connect(self._on_schedules_dialog_finished)
         self.schedules_dialog.open()
 

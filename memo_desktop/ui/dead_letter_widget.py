@@ -91,10 +91,6 @@ class DeadLetterWidget(PanelSectionWidget):
         layout.addWidget(self.table, 1)
         self._update_buttons()
 
-    @property
-    def queue(self) -> str:
-        return self._queue
-
     # -- what the panel feeds in -------------------------------------------------------------------------------
     def apply_snapshot(self, snapshot: HealthSnapshot) -> None:
         self._connected = snapshot.connected
@@ -137,7 +133,6 @@ class DeadLetterWidget(PanelSectionWidget):
         self.pager.set_total(letters.total)
         self.model.set_rows(letters.entries)
         self._update_buttons()
-        self.page_loaded.emit()
 
     def _on_queue_combo_activated(self, _index: int) -> None:
         self.show_queue(str(self.queue_combo.currentData() or ALL_QUEUES))

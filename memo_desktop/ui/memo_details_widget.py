@@ -17,7 +17,7 @@ import html
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListWidget, QListWidgetItem, QTextBrowser, QVBoxLayout, QWidget
 
 from memo_desktop.core.context import AppContext
@@ -226,9 +226,7 @@ class MemoDetailsWidget(QWidget):
         self.transcript_label.setText("Transcript")
         for index, segment in enumerate(self._transcript.segments):
             if segment.text.strip():
-                item = QListWidgetItem(segment_line(segment.start, segment.end, segment.text))
-                item.setData(Qt.ItemDataRole.UserRole, segment.start)
-                self.segments.addItem(item)
+                self.segments.addItem(QListWidgetItem(segment_line(segment.start, segment.end, segment.text)))
                 self._rows.append(index)
         if not self._rows:
             self.transcript_label.setText("Transcript: no speech was recognised")

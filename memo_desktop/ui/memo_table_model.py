@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -202,11 +201,11 @@ class MemoTableModel(RowTableModel[MemoItem]):
         state: refresh)."""
         ended = False
         for event in events:
-            transcribed = self._memo_of_transcription(event.job_id)
+            transcribed = self._memo_of(event.job_id, "process-transcribe-")
             if transcribed is not None:
                 self._apply_transcription_event(transcribed, event)
                 continue
-            memo_id = self._memo_of_upload(event.job_id)
+            memo_id = self._memo_of(event.job_id, "upload-")
             if memo_id is None:
                 continue
             if event.state == JobState.ACTIVE.value:
@@ -218,21 +217,17 @@ class MemoTableModel(RowTableModel[MemoItem]):
             self._republish(memo_id)
         return ended
 
-    def transcribing(self, memo_id: str) -> Transcribing | None:
-        return self._transcribing.get(memo_id)
-
     def _apply_transcription_event(self, memo_id: str, event: JobEvent) -> None:
+        seconds_left = self.eta.follow(event)
         if event.state == JobState.ACTIVE.value:
-            seconds_left = self.eta.observe(event.job_id, event.progress, event.timestamp or time.time())
             self._transcribing[memo_id] = Transcribing(max(0, min(100, event.progress)), seconds_left)
         else:
-            self.eta.forget(event.job_id)
             self._transcribing.pop(memo_id, None)
         self._republish(memo_id)
 
-    def _memo_of_transcription(self, job_id: str) -> str | None:
-        """Transcribe jobs are `process-transcribe-<memo id>-<12 hex of the key's sha256>` (contract.job_id_for)."""
-        prefix = "process-transcribe-"
+    def _memo_of(self, job_id: str, prefix: str) -> str | None:
+        """The listed memo a job is for: upload jobs are `upload-<memo id>-<hex>`, transcribe jobs
+        `process-transcribe-<memo id>-<hex>` (core.jobs.contract.job_id_for)."""
         if not job_id.startswith(prefix):
             return None
         memo_id = job_id[len(prefix):].rsplit("-", 1)[0]
@@ -245,13 +240,6 @@ class MemoTableModel(RowTableModel[MemoItem]):
         item = self.row_for(memo_id)
         if item is not None:
             self.replace_row(self._item(item.memo))
-
-    def _memo_of_upload(self, job_id: str) -> str | None:
-        """Upload jobs are `upload-<memo id>-<16 hex of sha256>` (see core.jobs.contract.job_id_for)."""
-        if not job_id.startswith("upload-"):
-            return None
-        memo_id = job_id[len("upload-"):].rsplit("-", 1)[0]
-        return memo_id if self.row_of(memo_id) is not None else None
 
     def _publish(self) -> None:
         self.set_rows([self._item(m) for m in self._memos if m.id not in self._hidden])

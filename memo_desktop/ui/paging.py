@@ -22,7 +22,6 @@ class PanelSectionWidget(QWidget):
 
     status_reported = Signal(str)
     error_occurred = Signal(str)
-    page_loaded = Signal()
 
     def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext],
                  request_snapshot: Callable[[], None], parent: QWidget | None = None) -> None:

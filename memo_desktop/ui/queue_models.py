@@ -135,7 +135,7 @@ class JobTableModel(RowTableModel[JobRow]):
         """Update shown jobs in place; True when the page itself needs reloading (a job entered or left it)."""
         reload = False
         for event in events:
-            seconds_left = self._observe(event)
+            seconds_left = self.eta.follow(event)
             row = self.row_for(event.job_id)
             if row is None:
                 reload |= event.queue == self.queue and event.state == self.state.value
@@ -151,11 +151,6 @@ class JobTableModel(RowTableModel[JobRow]):
             reload |= state is not self.state
         return reload
 
-    def _observe(self, event: JobEvent) -> float | None:
-        if event.state == JobState.ACTIVE.value:
-            return self.eta.observe(event.job_id, event.progress, event.timestamp or time.time())
-        self.eta.forget(event.job_id)
-        return None
 
 
 class DeadLetterTableModel(RowTableModel[DeadLetter]):

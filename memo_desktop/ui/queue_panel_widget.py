@@ -255,7 +255,6 @@ class QueuePanelWidget(PanelSectionWidget):
             return  # the user moved on while it loaded; the newer request paints
         self.jobs_model.set_page(queue, state, rows)
         self._update_buttons()
-        self.page_loaded.emit()
 
     def _shown_count(self, snapshot: HealthSnapshot) -> int:
         counts = snapshot.by_base.get(self.queue)

@@ -6,6 +6,7 @@ background runner; the list is read again after each change and every 30 s while
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
@@ -61,9 +62,10 @@ def remove_schedule(ctx: AppContext, name: str) -> str:
 
 
 class SchedulesDialog(QDialog):
-    def __init__(self, runner: BackgroundRunner, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: BackgroundRunner, context: Callable[[], AppContext], parent: QWidget | None = None
+                 ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Schedules of {context.settings.device}")
+        self.setWindowTitle(f"Schedules of {context().settings.device}")
         self.resize(900, 420)
         self._runner = runner
         self._context = context
@@ -145,7 +147,7 @@ class SchedulesDialog(QDialog):
         return f"{kind.name}:{int(days) if days == int(days) else days}"
 
     def reload(self) -> None:
-        self._runner.submit(list_schedules, self._context, key="schedules", owner=self,
+        self._runner.submit(list_schedules, self._context(), key="schedules", owner=self,
                             on_result=self._on_listed, on_error=self._show_error)
 
     # -- slots ----------------------------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class SchedulesDialog(QDialog):
 
     def _on_add_button_clicked(self) -> None:
         self.error_label.clear()
-        self._runner.submit(add_schedule, self._context, self.name_edit.text().strip(), self.cron_edit.text(),
+        self._runner.submit(add_schedule, self._context(), self.name_edit.text().strip(), self.cron_edit.text(),
                             self.action_text(), owner=self, on_result=self._on_added, on_error=self._show_error)
 
     def _on_added(self, name: str) -> None:
@@ -168,14 +170,14 @@ class SchedulesDialog(QDialog):
 
     def _on_remove_button_clicked(self) -> None:
         for row in self.table.selected_rows():
-            self._runner.submit(remove_schedule, self._context, row.schedule.name, owner=self,
+            self._runner.submit(remove_schedule, self._context(), row.schedule.name, owner=self,
                                 on_result=lambda name: (self.status_label.setText(f"Removed {name}"), self.reload()),
                                 on_error=self._show_error)
 
     def _on_run_button_clicked(self) -> None:
         for row in self.table.selected_rows():
             self.status_label.setText(f"Running {row.schedule.name}…")
-            self._runner.submit(run_now, self._context, row.schedule.name, owner=self,
+            self._runner.submit(run_now, self._context(), row.schedule.name, owner=self,
                                 on_result=self._on_ran, on_error=self._show_error)
 
     def _on_ran(self, run: ScheduleRun) -> None:

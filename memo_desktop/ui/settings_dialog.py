@@ -27,7 +27,7 @@ from memo_desktop.ui.background import BackgroundRunner, describe_error
 from memo_desktop.ui.webhooks_widget import WebhooksWidget
 
 SAMPLE_RATES = (16000, 22050, 44100, 48000)
-TRANSCRIBE_MODELS = ("tiny.en", "base")  # the catalog's installable names; `small` is not (see core.transcribe)
+TRANSCRIBE_MODELS = tuple(name for name, model in transcribe.MODELS.items() if not model.unavailable)
 TRANSCRIBE_LANGUAGES = ("auto", "en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "ja", "zh")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from memo_desktop.core.jobs.contract import queue_named
+from memo_desktop.core.jobs.contract import optional_queue
 from memo_desktop.core.pipeline.scheduled_actions import device_schedules, run_now
 from memo_desktop.core.queueing import dead_letters
 from memo_desktop.core.queueing.schedules import ACTION_KINDS, ScheduleStore
@@ -29,7 +29,7 @@ class PriorityChange(BaseModel):
 
 
 def _queue(request: Request, queue: str) -> str | None:
-    return queue_named(queue, state_of(request).context.settings.device) if queue.strip() else None
+    return optional_queue(queue, state_of(request).context.settings.device)
 
 
 def _schedules(request: Request) -> ScheduleStore:

@@ -263,10 +263,7 @@ class JobQueue:
             registry.requeue(job)
         except InvalidJobOperation:  # not in the failed registry any more (trimmed): queue it again as it was
             job.delete()
-            self._enqueue_call(Lane.parse(job.origin), job.func_name or "", tuple(job.args or ()),
-                               dict(job.kwargs or {}), job.id, job.description, str(job.meta.get(TITLE_KEY) or ""),
-                               dataclasses.replace(self.options, attempts=attempts))
-            dead_letters.remove(self.connection, [job_id])
+            self._requeue_letter(dead_letters.of_job(job, ""))
             return
         dead_letters.remove(self.connection, [job_id])
         events.publish(self.connection, job.id, job.origin, JobState.WAITING)

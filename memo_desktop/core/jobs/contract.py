@@ -62,6 +62,11 @@ def queue_named(name: str, device: str) -> str:
         return base_of(name)
 
 
+def optional_queue(name: str | None, device: str) -> str | None:
+    """`queue_named` for an optional filter: None (every queue) when no name is given."""
+    return queue_named(name, device) if name and name.strip() else None
+
+
 def kind_of_queue(name: str) -> QueueKind:
     """The kind of a queue, given its name or the name of one of its lanes."""
     return QueueKind.parse(base_of(name).split(DEVICE_SEPARATOR, 1)[0])

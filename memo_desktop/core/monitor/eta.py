@@ -9,7 +9,11 @@ Between observations the estimate counts down. No estimate until the job has run
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+
+from memo_desktop.core.jobs.events import JobEvent
+from memo_desktop.core.jobs.states import JobState
 
 MIN_SECONDS = 1.0  # less than this since the first observation: too little to extrapolate from
 MIN_PROGRESS = 1.0  # percent
@@ -41,6 +45,14 @@ class ProgressEta:
                 track = _Track(track.first_percent, track.first_at, percent, at)
             self._tracks[job_id] = track
         return self.seconds_left(job_id, at)
+
+    def follow(self, event: JobEvent) -> float | None:
+        """A job event: a running job's progress is observed (the estimate is returned), any other state ends its
+        track (None)."""
+        if event.state == JobState.ACTIVE.value:
+            return self.observe(event.job_id, event.progress, event.timestamp or time.time())
+        self.forget(event.job_id)
+        return None
 
     def seconds_left(self, job_id: str, now: float) -> float | None:
         """Seconds until `job_id` reaches 100 % at its average rate so far, counted down to `now`; None when there is

@@ -24,6 +24,7 @@ from rq.serializers import JSONSerializer
 from memo_desktop.core.jobs.client import TITLE_KEY, JobQueue, last_line
 from memo_desktop.core.jobs.states import JobState
 from memo_desktop.core.monitor.snapshot import HealthSnapshot, JobRow, TitleLookup, job_ids_page, memo_id_of, rows_for
+from memo_desktop.core.queueing.lanes import known_queue_names
 from memo_desktop.core.redis_errors import translate_redis_errors
 
 # in the order a dashboard lists them: what runs now, what waits, what needs a look, what is done
@@ -92,9 +93,10 @@ def search_jobs(jobs: JobQueue, queues: Sequence[str], states: Sequence[JobState
     needle = query.strip().lower()
     matches: list[str] = []
     scanned, truncated = 0, False
+    known = known_queue_names(jobs.connection)  # once, not once per list
     for state in states:
         for queue in queues:
-            ids = job_ids_page(jobs.connection, queue, state, 0, SCAN_LIMIT + 1)
+            ids = job_ids_page(jobs.connection, queue, state, 0, SCAN_LIMIT + 1, known)
             truncated |= len(ids) > SCAN_LIMIT
             ids = ids[:SCAN_LIMIT]
             scanned += len(ids)

@@ -135,9 +135,7 @@ def _registries(name: str, connection: redis.Redis) -> tuple[str, str, str, str,
 
 def known_queue_names(connection: redis.Redis, local_names: list[str]) -> list[str]:
     """Every RQ queue (lane) of the app on the Redis, plus the given local queues."""
-    names = {raw.decode().removeprefix(Queue.redis_queue_namespace_prefix)
-             for raw in connection.smembers(Queue.redis_queues_keys)}
-    return sorted(n for n in names | set(local_names) if is_app_queue(n))
+    return sorted(n for n in rq_queue_names(connection) | set(local_names) if is_app_queue(n))
 
 
 def read_health(connection: redis.Redis, local_names: list[str], with_workers: bool = True) -> HealthSnapshot:
@@ -226,12 +224,13 @@ def _fallback_title(payload: Mapping[str, Any]) -> str:
     return f"{operation} {memo_id_of(payload)}".strip() or str(payload.get("filename") or "")
 
 
-def job_ids_page(connection: redis.Redis, queue: str, state: JobState, offset: int, limit: int) -> list[str]:
+def job_ids_page(connection: redis.Redis, queue: str, state: JobState, offset: int, limit: int,
+                 known: Iterable[str] | None = None) -> list[str]:
     """The ids of one page of a queue's jobs in one state, over all its lanes (a lane name: that lane only).
     Waiting jobs come in serving order (high lanes first), running and scheduled ones oldest first, history states
-    newest first."""
+    newest first. `known`: the RQ queues on the Redis when the caller read them already (else they are read)."""
     lanes = [Lane.parse(queue)] if Lane.parse(queue).user is not None else \
-        serving_order(lanes_of(rq_queue_names(connection), [queue]))
+        serving_order(lanes_of(rq_queue_names(connection) if known is None else known, [queue]))
     if state is JobState.WAITING:
         ids = _waiting_page(connection, lanes, offset, limit)
     elif state in (JobState.ACTIVE, JobState.SCHEDULED, JobState.COMPLETED, JobState.FAILED):

@@ -22,20 +22,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import redis
 
+from memo_desktop.core.config import SAFE_NAME
 from memo_desktop.core.errors import PayloadError, ScheduleNotFound
 from memo_desktop.core.queueing.cron import CronSchedule
 
 log = logging.getLogger(__name__)
 
 RUNS_KEPT = 50
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class ScheduleAction:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
         raise PayloadError(f"invalid schedule name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
     return name
 

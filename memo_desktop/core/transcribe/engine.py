@@ -34,9 +34,6 @@ FractionProgress = Callable[[float], None]  # 0.0 .. 1.0 of the audio transcribe
 WHISPER_RATE = 16000  # what Whisper models take
 CUT_SEARCH_SECONDS = 20.0  # a piece ends at the quietest moment of its last 20 s
 PROMPT_CHARS = 200  # how much of the previous piece's text primes the next one
-PIPELINES = ("batched", "plain")
-
-
 class TranscriptionEngine(Protocol):
     def transcribe(self, path: Path, progress: FractionProgress | None = None) -> Transcript:
         """Transcribe an audio file; `progress` follows the position in the audio."""
@@ -221,8 +218,6 @@ def _segment_of(timed: list[tuple[str, Word]]) -> Segment:
 
 def create_engine(settings: Settings, options: Mapping[str, Any] | None = None) -> FasterWhisperEngine:
     """The engine transcribe jobs use; TranscriptionUnavailable (not retried) when the extra or model is missing."""
-    if settings.transcribe_pipeline not in PIPELINES:
-        raise BadProcessOptions(f"setting 'transcribe_pipeline' must be one of {', '.join(PIPELINES)}")
     return FasterWhisperEngine(WhisperOptions.from_settings(settings, options))
 
 

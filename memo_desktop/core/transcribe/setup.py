@@ -106,10 +106,6 @@ def resolve_model(settings: Settings) -> ResolvedModel:
                          model.batch_item_mib)
 
 
-def resolve_model_path(settings: Settings) -> Path:
-    return resolve_model(settings).path
-
-
 def _catalog_path(settings: Settings, model: CatalogModel, assemble: bool) -> Path:
     if model.packaged:
         return packaged_model_path(model)

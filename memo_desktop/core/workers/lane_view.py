@@ -98,7 +98,3 @@ class LaneView:
             self._refresh_if_stale()
             return [lane.name for lane in self._lanes]
 
-    def refresh(self) -> None:
-        """Read again at the next use (after this pool queued into a lane it may not know yet)."""
-        with self._lock:
-            self._read_at = float("-inf")

@@ -26,7 +26,7 @@ from typing import Any
 import redis
 from redis.client import PubSubWorkerThread
 from rq.command import parse_payload
-from rq.exceptions import DequeueTimeout, NoSuchJobError
+from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -182,9 +182,7 @@ class ThreadWorker(SimpleWorker):
                 self._last_user = lane.user
                 self._limiter.started(token)
                 return job, self._queue_of(lane)
-            except DequeueTimeout:
-                self._limiter.release(token)
-            except REDIS_FAILURES as exc:
+            except REDIS_FAILURES as exc:  # a slot it held expires by itself after `hold`
                 # the process's supervisor says so once; each worker only backs off
                 log.debug("worker %s: Redis unreachable (%s); retrying in %.1f s", self.name, exc, backoff)
                 self._stop_event.wait(backoff)

@@ -45,8 +45,9 @@
     return data;
   }
 
-  function act(method, url, done) {
-    call(method, url).then((data) => { say(done(data), false); scheduleReload(); loadDeadLetters(); })
+  // an action, then the job list again (and `after`, e.g. the dead letters, when it changes more than jobs)
+  function act(method, url, done, after) {
+    call(method, url).then((data) => { say(done(data), false); scheduleReload(); if (after) after(); })
       .catch((error) => say(error.message, true));
   }
 
@@ -277,7 +278,8 @@
       const path = "/api/dead-letters/" + encodeURIComponent(letter.jobId);
       const actions = el("td", null, "actions");
       actions.append(button("Requeue", () => act("POST", path + "/requeue", (d) => (d.requeued ? "Requeued " :
-        "Already waiting or running: ") + letter.jobId)), button("Purge", () => act("DELETE", path, () => "Purged " + letter.jobId)));
+        "Already waiting or running: ") + letter.jobId, loadDeadLetters)),
+        button("Purge", () => act("DELETE", path, () => "Purged " + letter.jobId, loadDeadLetters)));
       row.append(name, el("td", letter.reason, "error"), who, el("td", letter.attemptsMade, "attempts"),
         el("td", new Date(letter.failedAt * 1000).toLocaleString()), actions);
       return row;
@@ -304,7 +306,7 @@
   function bulkDead(verb, url, done) {
     const scope = dead.queue ? " of " + dead.queue : "";
     if (!window.confirm(verb + " every dead letter" + scope + "?")) return;
-    act("POST", url + "?" + new URLSearchParams({ queue: dead.queue }), done);
+    act("POST", url + "?" + new URLSearchParams({ queue: dead.queue }), done, loadDeadLetters);
   }
 
   // -- schedules ------------------------------------------------------------------------------------------------
